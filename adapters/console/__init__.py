@@ -1,0 +1,1 @@
+"""The terminal frontend: the same conversation, typed line by line."""

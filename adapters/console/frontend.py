@@ -1,0 +1,149 @@
+"""A terminal chat on standard input and output.
+
+Translation only: a typed line becomes an ``Incoming``; a ``Reply`` becomes printed text with
+its buttons as numbered choices. Two console affordances live here because they are about the
+terminal, not the conversation: ``/as NAME`` (who is typing) and a bare number (press button N
+of the last message). Works interactively and piped; ends cleanly at end of input.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from typing import TextIO
+
+from bot.conversation import Button, Incoming, MessageRef, Reply, Router
+from bot.conversation.texts import t
+
+PLATFORM = "console"
+_NAME_MAX = 32
+
+
+class ConsoleResponder:
+    """Implements ``Responder`` by printing; remembers the buttons of the last message."""
+
+    def __init__(self, out: TextIO, chat_id: str, interactive: bool) -> None:
+        self._out = out
+        self._chat_id = chat_id
+        self._interactive = interactive
+        self._ids = itertools.count(1)
+        self.last_buttons: list[Button] = []
+        self._typing_shown = False
+
+    async def typing(self) -> None:
+        if self._interactive:
+            self._typing_shown = True
+            await self._write(t("working") + "\r")
+
+    async def send(self, reply: Reply) -> MessageRef:
+        await self._show(reply, edited=False)
+        return MessageRef(self._chat_id, str(next(self._ids)))
+
+    async def edit(self, ref: MessageRef, reply: Reply) -> None:
+        await self._show(reply, edited=True)
+
+    async def _show(self, reply: Reply, *, edited: bool) -> None:
+        lines = [f"{t('console.edited')} {reply.text}" if edited else reply.text]
+        self.last_buttons = reply.all_buttons
+        if self.last_buttons:
+            choices = [
+                f"[{n}] {b.label}" + (f" → {b.url}" if b.url else "")
+                for n, b in enumerate(self.last_buttons, 1)
+            ]
+            lines.append("  " + "   ".join(choices))
+        prefix = "\x1b[2K" if self._typing_shown else ""  # clear the "working" line
+        self._typing_shown = False
+        await self._write(prefix + "\n".join(lines) + "\n\n")
+
+    async def _write(self, text: str) -> None:
+        # A pipe can block when its reader is slow: keep the event loop free.
+        await asyncio.to_thread(_write_flush, self._out, text)
+
+
+def _write_flush(out: TextIO, text: str) -> None:
+    out.write(text)
+    out.flush()
+
+
+class ConsoleFrontend:
+    """Reads lines from ``stdin`` until end of input and hands them to the router."""
+
+    def __init__(
+        self,
+        router: Router,
+        stdin: TextIO,
+        stdout: TextIO,
+        *,
+        person: str = "guest",
+        interactive: bool | None = None,
+    ) -> None:
+        self._router = router
+        self._in = stdin
+        self._out = stdout
+        self._interactive = stdin.isatty() if interactive is None else interactive
+        self._person = person
+        self._responders: dict[str, ConsoleResponder] = {}
+
+    def _responder(self) -> ConsoleResponder:
+        key = self._key(self._person)
+        if key not in self._responders:
+            self._responders[key] = ConsoleResponder(self._out, key, self._interactive)
+        return self._responders[key]
+
+    @staticmethod
+    def _key(person: str) -> str:
+        return " ".join(person.split()).lower()
+
+    async def run(self) -> None:
+        await self._say(t("console.banner", person=self._person))
+        while True:
+            if self._interactive:
+                await self._write(f"{self._person}> ")
+            line = await asyncio.to_thread(self._in.readline)
+            if not line:
+                break
+            line = line.rstrip("\r\n")
+            if not self._interactive:
+                await self._write(f"{self._person}> {line}\n")
+            await self.handle_line(line)
+        if self._interactive:
+            await self._say("\n" + t("console.bye"))
+
+    async def handle_line(self, line: str) -> None:
+        text = line.strip()
+        if not text:
+            return
+        if text.split(" ", 1)[0].lower() == "/as":
+            await self._switch(text[3:].strip())
+            return
+        responder = self._responder()
+        button: str | None = None
+        if text.isdigit():
+            number = int(text)
+            if not 1 <= number <= len(responder.last_buttons):
+                await self._say(t("console.no_such_button", number=number))
+                return
+            pressed = responder.last_buttons[number - 1]
+            if pressed.url is not None:
+                await self._say(pressed.url)
+                return
+            button, text = pressed.data, ""
+        key = self._key(self._person)
+        incoming = Incoming(
+            platform=PLATFORM, user_id=key, chat_id=key, name=self._person, text=text, button=button
+        )
+        await self._router.dispatch(incoming, responder)
+
+    async def _switch(self, name: str) -> None:
+        name = " ".join(name.split())
+        if not name or len(name) > _NAME_MAX:
+            await self._say(t("usage.reply", usage=t("console.as_usage")))
+            return
+        self._person = name
+        await self._say(t("console.as", person=name))
+
+    async def _say(self, text: str) -> None:
+        await self._write(text + "\n\n")
+
+    async def _write(self, text: str) -> None:
+        await asyncio.to_thread(_write_flush, self._out, text)

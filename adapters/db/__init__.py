@@ -1,0 +1,1 @@
+"""SQLAlchemy (async) storage: SQLite through aiosqlite by default, PostgreSQL through asyncpg."""

@@ -1,0 +1,62 @@
+"""Applying Alembic migrations to the bot's database (at start-up and by ``one-bot migrate``)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
+
+from adapters.db.engine import Database
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def _config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str | None:
+    """The newest migration shipped with this code."""
+    return ScriptDirectory.from_config(_config()).get_current_head()
+
+
+async def current_revision(database: Database) -> str | None:
+    """The migration the database is at, or None for an empty database."""
+    async with database.engine.connect() as conn:
+        return await conn.run_sync(
+            lambda sync: MigrationContext.configure(sync).get_current_revision()
+        )
+
+
+async def upgrade(database: Database, revision: str = "head") -> str | None:
+    """Bring the schema to ``revision`` and return the revision it is at afterwards."""
+
+    def run(sync: Connection) -> None:
+        command.upgrade(_config(sync), revision)
+
+    async with database.engine.begin() as conn:
+        await conn.run_sync(run)
+    at = await current_revision(database)
+    log.info("database schema at revision %s (%s)", at, database.dialect)
+    return at
+
+
+async def downgrade(database: Database, revision: str) -> None:
+    """Step the schema back to ``revision`` ("base" empties it)."""
+
+    def run(sync: Connection) -> None:
+        command.downgrade(_config(sync), revision)
+
+    async with database.engine.begin() as conn:
+        await conn.run_sync(run)

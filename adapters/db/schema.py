@@ -1,0 +1,164 @@
+"""The tables of the ONE data model. Alembic migrations create them; this mirrors the head."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    literal_column,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+# JSONB on PostgreSQL (indexable, compact); JSON text on SQLite.
+Json = JSON().with_variant(JSONB(), "postgresql")
+# Milliseconds since the epoch: portable, compact and index-friendly on both engines.
+Millis = BigInteger
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+entities = Table(
+    "entities",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("type", String(32), nullable=False),
+    Column("handle", String(64)),
+    Column("name", Text, nullable=False),
+    Column("properties", Json, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", Millis, nullable=False),
+    Column("updated_at", Millis, nullable=False),
+)
+
+
+class JsonText(ColumnElement[str]):
+    """``column->>'key'`` with the key as a literal, so an expression index can match it.
+
+    SQLAlchemy's ``col["key"]`` sends the key as a bound parameter, which neither SQLite nor
+    PostgreSQL can match against an index expression.
+    """
+
+    inherit_cache = True
+    type = String()
+    _traverse_internals = [  # noqa: RUF012 — SQLAlchemy declares it as a plain list
+        ("column", InternalTraversal.dp_clauseelement),
+        ("key", InternalTraversal.dp_string),
+    ]
+
+    def __init__(self, column: ColumnElement[object], key: str) -> None:
+        if not key.isidentifier():
+            raise ValueError(f"not a plain JSON key: {key!r}")
+        self.column = column
+        self.key = key
+
+
+@compiles(JsonText, "sqlite")
+def _json_text_sqlite(element: JsonText, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"json_extract({compiler.process(element.column, **kw)}, '$.{element.key}')"
+
+
+@compiles(JsonText, "postgresql")
+def _json_text_postgresql(element: JsonText, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"({compiler.process(element.column, **kw)} ->> '{element.key}')"
+
+
+creator_email = JsonText(entities.c.properties, "email")
+# A literal, not a bound parameter, so queries match the partial index's WHERE on both engines.
+creator_rows = entities.c.type == literal_column("'creator'")
+
+connections = Table(
+    "connections",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("from_entity_id", Id, ForeignKey("entities.id", ondelete="CASCADE"), nullable=False),
+    Column("to_entity_id", Id, ForeignKey("entities.id", ondelete="CASCADE"), nullable=False),
+    Column("relationship_type", String(32), nullable=False),
+    Column("metadata", Json, nullable=False),
+    Column("created_at", Millis, nullable=False),
+    Column("updated_at", Millis, nullable=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("entity_id", Id, ForeignKey("entities.id", ondelete="CASCADE"), nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("timestamp", Millis, nullable=False),
+    Column("actor_type", String(16), nullable=False),
+    Column("actor_id", Id, ForeignKey("entities.id", ondelete="SET NULL")),
+    Column("metadata", Json, nullable=False),
+)
+
+identities = Table(
+    "identities",
+    metadata,
+    Column("platform", String(16), primary_key=True),
+    Column("platform_user_id", String(64), primary_key=True),
+    Column("user_id", Id, ForeignKey("entities.id", ondelete="CASCADE"), nullable=False),
+    Column("chat_id", String(64)),
+    Column("created_at", Millis, nullable=False),
+)
+
+counters = Table(
+    "counters",
+    metadata,
+    Column("entity_id", Id, ForeignKey("entities.id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(32), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
+creator_niches = Table(
+    "creator_niches",
+    metadata,
+    Column("niche", String(64), primary_key=True),
+    Column("creator_id", Id, ForeignKey("entities.id", ondelete="CASCADE"), primary_key=True),
+)
+
+# The seed's indexes, plus the constraints it forgot (DESIGN.md: Data).
+Index("by_type", entities.c.type, entities.c.status)
+Index("uq_entities_type_handle", entities.c.type, entities.c.handle, unique=True)
+Index(
+    "uq_creators_email",
+    creator_email,
+    unique=True,
+    sqlite_where=creator_rows,
+    postgresql_where=creator_rows,
+)
+# Unique (from, type, to): a double follow is impossible even under concurrency; its prefix
+# serves the seed's from_type look-ups.
+Index(
+    "from_type",
+    connections.c.from_entity_id,
+    connections.c.relationship_type,
+    connections.c.to_entity_id,
+    unique=True,
+)
+Index("to_type", connections.c.to_entity_id, connections.c.relationship_type)
+Index("entity_type_time", events.c.entity_id, events.c.event_type, events.c.timestamp)
+Index("entity_time", events.c.entity_id, events.c.timestamp)
+Index("ix_identities_user", identities.c.user_id)
+Index("ix_counters_name_value", counters.c.name, counters.c.value)
+Index("ix_creator_niches_creator", creator_niches.c.creator_id)

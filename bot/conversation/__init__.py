@@ -1,0 +1,9 @@
+"""The platform-neutral conversation: ``Incoming`` in, ``Reply`` out, every command written once.
+
+Frontends (console, Telegram, Discord) only translate between their platform and these types.
+"""
+
+from bot.conversation.messages import Attachment, Button, Incoming, MessageRef, Reply, Responder
+from bot.conversation.router import Router
+
+__all__ = ["Attachment", "Button", "Incoming", "MessageRef", "Reply", "Responder", "Router"]

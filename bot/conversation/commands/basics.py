@@ -1,0 +1,44 @@
+"""/start and /help."""
+
+from __future__ import annotations
+
+from bot.conversation.context import Command, Context
+from bot.conversation.messages import Button, Reply
+from bot.conversation.texts import t
+
+
+async def start(ctx: Context) -> Reply:
+    handle = await ctx.services.identities.creator_handle(ctx.who)
+    name = ctx.incoming.name or ctx.incoming.user_id
+    if handle:
+        text = t("start.welcome_creator", name=name, handle=handle)
+        buttons = ((Button(t("button.my_profile"), data="/profile"),),)
+    else:
+        text = t("start.welcome", name=name)
+        buttons = ((Button(t("button.discover"), data="/creators"),),)
+    return Reply(text, (*buttons, (Button(t("button.help"), data="/help"),)))
+
+
+async def help_(ctx: Context) -> Reply:
+    handle = await ctx.services.identities.creator_handle(ctx.who)
+
+    def lines(audience: str) -> list[str]:
+        return [
+            t("help.line", syntax=t(c.syntax_key), description=t(c.description_key))
+            for c in ctx.commands
+            if c.audience == audience
+        ]
+
+    parts = [t("help.title"), "", t("help.fans"), *lines("fan")]
+    if handle:
+        parts += ["", t("help.creators", handle=handle), *lines("creator")]
+    else:
+        parts += ["", t("help.become_creator"), *lines("newcomer")]
+    parts += ["", t("help.usage_hint")]
+    return Reply("\n".join(parts), ((Button(t("button.discover"), data="/creators"),),))
+
+
+COMMANDS = (
+    Command("start", start),
+    Command("help", help_),
+)

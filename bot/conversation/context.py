@@ -1,0 +1,80 @@
+"""What a command handler gets: the request, the person, the services and a way to answer."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from bot.conversation.messages import Incoming, Reply, Responder
+from core.model import UserRef
+from core.services.creators import CreatorService
+from core.services.events import EventService
+from core.services.follows import FollowService
+from core.services.identities import IdentityService
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """The core services the conversation may call (built in ``bot/bootstrap.py``)."""
+
+    identities: IdentityService
+    creators: CreatorService
+    follows: FollowService
+    events: EventService
+
+
+class UsageError(Exception):
+    """A command got missing or malformed arguments: the router answers with its usage line."""
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    incoming: Incoming
+    command: str
+    args: str
+    services: Services
+    responder: Responder
+    commands: Sequence[Command]
+
+    @property
+    def who(self) -> UserRef:
+        incoming = self.incoming
+        return UserRef(
+            platform=incoming.platform,
+            platform_user_id=incoming.user_id,
+            name=incoming.name,
+            chat_id=incoming.chat_id if incoming.is_private else None,
+        )
+
+    def require_args(self) -> str:
+        """The argument text, or UsageError if there is none."""
+        if not self.args:
+            raise UsageError()
+        return self.args
+
+
+Handler = Callable[[Context], Awaitable[Reply]]
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A command: its name, handler, who it is for (``fan`` / ``creator``) and its help texts.
+
+    ``description`` and ``usage`` are keys in the texts catalogue: ``cmd.NAME`` / ``usage.NAME``.
+    """
+
+    name: str
+    handler: Handler
+    audience: str = "fan"
+
+    @property
+    def description_key(self) -> str:
+        return f"cmd.{self.name}"
+
+    @property
+    def usage_key(self) -> str:
+        return f"usage.{self.name}"
+
+    @property
+    def syntax_key(self) -> str:
+        return f"syntax.{self.name}"

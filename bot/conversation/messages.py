@@ -1,0 +1,83 @@
+"""What flows between a chat frontend and the conversation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file a person sent: its name, type and how the frontend can fetch it."""
+
+    file_name: str
+    mime_type: str | None
+    size: int
+    file_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One thing a person did in a chat: typed a line, or pressed a button.
+
+    ``text`` is what they typed (``/creator alice`` or plain words); ``button`` is the data of a
+    pressed button, itself a command line such as ``/follow alice``.
+    """
+
+    platform: str
+    user_id: str
+    chat_id: str
+    name: str = ""
+    text: str = ""
+    button: str | None = None
+    attachment: Attachment | None = None
+    is_private: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A button under a reply: pressing it sends ``data`` back as a command, or opens ``url``."""
+
+    label: str
+    data: str | None = None
+    url: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.data is None) == (self.url is None):
+            raise ValueError("a button has either data or a url")
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A message to show: plain text (frontends escape it) and rows of buttons."""
+
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = field(default=())
+
+    @property
+    def all_buttons(self) -> list[Button]:
+        return [button for row in self.buttons for button in row]
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRef:
+    """A sent message, so it can be edited in place (progress, streamed answers)."""
+
+    chat_id: str
+    message_id: str
+
+
+class Responder(Protocol):
+    """How the conversation talks back; each frontend implements it for its platform."""
+
+    async def typing(self) -> None:
+        """Show that the bot is working on the request (a typing indicator)."""
+        ...
+
+    async def send(self, reply: Reply) -> MessageRef:
+        """Send a new message and return a reference to it."""
+        ...
+
+    async def edit(self, ref: MessageRef, reply: Reply) -> None:
+        """Replace the text and buttons of a message sent earlier."""
+        ...

@@ -1,0 +1,86 @@
+"""Routes an ``Incoming`` to its command and turns every outcome into a ``Reply``.
+
+Pattern 10 on chat: while a command runs the person sees the typing state; then exactly one of
+a success reply, a clear error (DomainError → its sentence, bad arguments → the usage line), or
+a short apology for anything unexpected (logged with its traceback, never shown).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from bot.conversation import texts
+from bot.conversation.context import Command, Context, Services, UsageError
+from bot.conversation.messages import Incoming, MessageRef, Reply, Responder
+from core.errors import DomainError, InvalidInput
+
+log = logging.getLogger(__name__)
+
+MAX_INPUT = 8000
+
+
+def parse_command(text: str) -> tuple[str, str] | None:
+    """``"/Follow@one_bot  alice "`` → ``("follow", "alice")``; None for plain text."""
+    text = text.strip()
+    if not text.startswith("/") or len(text) < 2:
+        return None
+    head, _, rest = text[1:].partition(" ")
+    if "\n" in head:
+        head, _, more = head.partition("\n")
+        rest = f"{more} {rest}".strip()
+    name = head.split("@", 1)[0].lower()
+    return (name, rest.strip()) if name else None
+
+
+def error_text(error: DomainError) -> str:
+    """The sentence for a refusal, from the catalogue."""
+    key = error.message_key if isinstance(error, InvalidInput) else error.key
+    return texts.t(key, **error.params)
+
+
+class Router:
+    """Dispatches commands; the one place where outcomes become replies."""
+
+    def __init__(self, services: Services, commands: Iterable[Command]) -> None:
+        self._services = services
+        self._commands: dict[str, Command] = {}
+        for command in commands:
+            if command.name in self._commands:
+                raise ValueError(f"command /{command.name} registered twice")
+            self._commands[command.name] = command
+
+    @property
+    def commands(self) -> list[Command]:
+        return list(self._commands.values())
+
+    async def dispatch(self, incoming: Incoming, responder: Responder) -> MessageRef | None:
+        """Handle one thing a person did and send the reply; never raises for bad input."""
+        line = incoming.button if incoming.button is not None else incoming.text
+        parsed = parse_command(line[:MAX_INPUT])
+        if parsed is None:
+            key = "button_expired" if incoming.button is not None else "not_a_command"
+            return await responder.send(Reply(texts.t(key)))
+        name, args = parsed
+        command = self._commands.get(name)
+        if command is None:
+            return await responder.send(Reply(texts.t("unknown_command", command=name[:32])))
+        context = Context(incoming, name, args, self._services, responder, self.commands)
+        return await responder.send(await self._run(command, context))
+
+    async def _run(self, command: Command, context: Context) -> Reply:
+        try:
+            await context.responder.typing()
+            return await command.handler(context)
+        except UsageError:
+            return Reply(texts.t("usage.reply", usage=texts.t(command.usage_key)))
+        except DomainError as error:
+            return Reply(texts.t("error.prefix", message=error_text(error)))
+        except Exception:
+            log.exception(
+                "command /%s failed (platform=%s user=%s)",
+                command.name,
+                context.incoming.platform,
+                context.incoming.user_id,
+            )
+            return Reply(texts.t("apology"))

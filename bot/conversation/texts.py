@@ -1,0 +1,174 @@
+"""Every sentence one-bot says, in one catalogue keyed by message id, ready for translation.
+
+A translation is another mapping with the same keys; ``t`` falls back to English for any key a
+translation lacks. Placeholders use ``str.format`` names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+EN: Mapping[str, str] = {
+    # --- start & help -------------------------------------------------------------------------
+    "start.welcome": (
+        "👋 Welcome to ONE, {name}!\n"
+        "Follow your favourite creators, and talk with them here.\n\n"
+        "• /creators — discover creators (or /creators NICHE)\n"
+        "• /help — everything you can do"
+    ),
+    "start.welcome_creator": "👋 Welcome back, {name}! You run @{handle}. /help lists your tools.",
+    "help.title": "Here is what you can do:",
+    "help.fans": "For fans",
+    "help.creators": "For creators (@{handle})",
+    "help.become_creator": "Are you a creator? Start here:",
+    "help.usage_hint": "Send a command without arguments to see how to use it.",
+    "button.discover": "🔎 Discover creators",
+    "button.help": "❓ Help",
+    "button.follow": "➕ Follow",
+    "button.unfollow": "➖ Unfollow",
+    "button.profile": "@{handle} · {followers}",
+    "button.my_profile": "👤 My profile",
+    # --- command descriptions (help and platform menus) --------------------------------------
+    "cmd.start": "Start here",
+    "cmd.help": "What you can do",
+    "cmd.creators": "Discover creators, optionally by niche",
+    "cmd.creator": "A creator's profile",
+    "cmd.follow": "Follow a creator",
+    "cmd.unfollow": "Stop following a creator",
+    "cmd.following": "Creators you follow",
+    "cmd.register": "Become a creator",
+    "cmd.profile": "Show or edit your creator profile",
+    "cmd.events": "Latest activity around your profile",
+    # --- syntax (help lines) ------------------------------------------------------------------
+    "syntax.start": "/start",
+    "syntax.help": "/help",
+    "syntax.creators": "/creators [NICHE]",
+    "syntax.creator": "/creator HANDLE",
+    "syntax.follow": "/follow HANDLE",
+    "syntax.unfollow": "/unfollow HANDLE",
+    "syntax.following": "/following",
+    "syntax.register": "/register NAME | creator_email | NICHE, NICHE",
+    "syntax.profile": "/profile [bio|niche|avatar …]",
+    "syntax.events": "/events",
+    "help.line": "{syntax} — {description}",
+    # --- usage lines -------------------------------------------------------------------------
+    "usage.start": "/start",
+    "usage.help": "/help",
+    "usage.creators": "/creators [NICHE] — e.g. /creators fitness",
+    "usage.creator": "/creator HANDLE — e.g. /creator alice",
+    "usage.follow": "/follow HANDLE — e.g. /follow alice",
+    "usage.unfollow": "/unfollow HANDLE — e.g. /unfollow alice",
+    "usage.following": "/following",
+    "usage.register": (
+        "/register NAME | creator_email | NICHE, NICHE — e.g. "
+        "/register Alice Smith | alice@example.com | fitness, cooking"
+    ),
+    "usage.profile": (
+        "/profile — show your profile\n"
+        "/profile bio TEXT — set your bio\n"
+        "/profile niche A, B — set your niches (1 to 10)\n"
+        "/profile avatar URL — set your picture (an http(s) link)"
+    ),
+    "usage.events": "/events",
+    "usage.reply": "ℹ️ How to use it:\n{usage}",
+    # --- general -----------------------------------------------------------------------------
+    "unknown_command": "🤔 I don't know /{command}. Send /help to see what I can do.",
+    "not_a_command": (
+        "I answer commands. Send /help to see them, or /creators to discover creators."
+    ),
+    "button_expired": "That button no longer works. Send /help to start again.",
+    "apology": "😕 Sorry, something went wrong on our side. Please try again in a moment.",
+    "working": "⏳ Working on it…",
+    # --- creators & profiles -----------------------------------------------------------------
+    "creators.title": "🔎 Creators",
+    "creators.title_niche": "🔎 Creators in “{niche}”",
+    "creators.line": "• {name} (@{handle}) — {followers} · {niches}",
+    "creators.none": "No creators yet. Be the first: /register NAME | creator_email | NICHE",
+    "creators.none_niche": "No creators in “{niche}” yet. Try /creators to see everyone.",
+    "creators.footer": "Tap one to open the profile, or send /creator HANDLE.",
+    "profile.header": "{name} (@{handle})",
+    "profile.bio": "{bio}",
+    "profile.no_bio": "(no bio yet)",
+    "profile.niches": "Niches: {niches}",
+    "profile.counts": "👥 {followers} · 📚 {content} content",
+    "profile.avatar": "🖼 {url}",
+    "profile.following": "✅ You follow this creator.",
+    "profile.owner": "✏️ This is you. Edit with /profile bio|niche|avatar …",
+    "profile.inactive": "This creator is not active right now.",
+    "profile.updated": "✅ Profile updated.",
+    "followers.one": "1 follower",
+    "followers.many": "{count} followers",
+    # --- following ---------------------------------------------------------------------------
+    "follow.done": "✅ You now follow {name} (@{handle}). They have {followers}.",
+    "unfollow.done": "👋 You no longer follow {name} (@{handle}).",
+    "following.title": "You follow:",
+    "following.line": "• {name} (@{handle}) — {followers}",
+    "following.none": "You don't follow anyone yet. Find creators with /creators.",
+    # --- registration ------------------------------------------------------------------------
+    "register.done": (
+        "🎉 You're a creator now: {name} (@{handle}).\n"
+        "Fans can find you with /creator {handle}.\n"
+        "Next: add a bio with /profile bio TEXT."
+    ),
+    # --- events ------------------------------------------------------------------------------
+    "events.title": "📜 Latest activity for @{handle}:",
+    "events.line": "• {at} — {what}",
+    "events.none": "No activity yet.",
+    "event.creator_created": "profile created",
+    "event.creator_updated": "profile updated ({fields})",
+    "event.user_engaged.followed": "{actor} followed you",
+    "event.user_engaged.unfollowed": "{actor} unfollowed you",
+    "event.other": "{type}",
+    "event.someone": "someone",
+    # --- errors a person can fix -------------------------------------------------------------
+    "error.prefix": "⚠️ {message}",
+    "error.domain": "That can't be done.",
+    "error.creator_not_found": "🔍 No creator @{handle}. Check the spelling, or browse /creators.",
+    "error.already_following": "You already follow @{handle}. See everyone you follow: /following",
+    "error.not_following": "You don't follow @{handle}, so there is nothing to undo.",
+    "error.cannot_follow_self": "That's your own profile (@{handle}): you can't follow yourself.",
+    "error.not_a_creator": (
+        "This is for creators. Become one with /register NAME | creator_email | NICHE, NICHE"
+    ),
+    "error.access_denied": "⛔ Only the creator who owns this profile can do that.",
+    "error.already_registered": "You're already registered as @{handle}. See it with /profile.",
+    "error.email_taken": "The email {email} is already registered. Use another one.",
+    "invalid.name_required": "Please give a name, e.g. Alice Smith.",
+    "invalid.email_required": "Please give an email address, e.g. alice@example.com.",
+    "invalid.email_invalid": "“{value}” is not a valid email address, e.g. alice@example.com.",
+    "invalid.niches_required": "Please give at least one niche, e.g. fitness, cooking.",
+    "invalid.too_many_niches": "That's {count} niches; the limit is {limit}.",
+    "invalid.niche_invalid": (
+        "“{value}” is not a valid niche: use letters, digits, spaces or - & + . "
+        "(at most {limit} characters)."
+    ),
+    "invalid.too_long": "The {field} is too long ({length} characters); the limit is {limit}.",
+    "invalid.control_characters": "The {field} contains characters that can't be shown.",
+    "invalid.handle_invalid": (
+        "“{value}” is not a handle. Handles look like alice or alice_smith2 (an @ is optional)."
+    ),
+    "invalid.url_invalid": "“{value}” is not a web link. Use one starting with https://",
+    "invalid.limit_invalid": "Ask for between 1 and {limit}.",
+    # --- console frontend --------------------------------------------------------------------
+    "console.banner": (
+        "one-bot console — you are “{person}”. /as NAME switches person, /help lists "
+        "commands, a number presses a button, Ctrl-D quits."
+    ),
+    "console.as": "You are now “{person}”.",
+    "console.as_usage": "/as NAME — e.g. /as alice",
+    "console.no_such_button": "There is no button {number} on the last message.",
+    "console.edited": "(edited)",
+    "console.bye": "Bye!",
+}
+
+_CATALOGUES: dict[str, Mapping[str, str]] = {"en": EN}
+
+
+def t(key: str, locale: str = "en", /, **params: object) -> str:
+    """The sentence ``key`` in ``locale`` (English if missing there), filled with ``params``."""
+    template = _CATALOGUES.get(locale, EN).get(key) or EN[key]
+    return template.format(**params) if params else template
+
+
+def followers(count: int, locale: str = "en") -> str:
+    return t("followers.one", locale) if count == 1 else t("followers.many", locale, count=count)

@@ -1,0 +1,153 @@
+"""Typed settings: ``config.yaml`` (or ``--config FILE``), then ``ONE_BOT__SECTION__KEY`` overrides.
+
+Everything is validated at start-up; a bad value stops the bot with a message naming the key.
+Secrets (tokens, API keys, the mnemonic) are accepted from the environment only and are held as
+``SecretStr`` so they never appear in logs or reprs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+ENV_PREFIX = "ONE_BOT__"
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.yaml"
+
+
+class SettingsError(Exception):
+    """The configuration cannot be used; the message names the key and what is wrong."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseSettings(_Section):
+    url: str = "sqlite+aiosqlite:///data/one-bot.db"
+    echo: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _supported(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+
+class TelegramSettings(_Section):
+    token: SecretStr | None = None
+    mode: Literal["polling", "webhook"] = "polling"
+    base_url: str | None = None
+    base_file_url: str | None = None
+
+
+class DiscordSettings(_Section):
+    token: SecretStr | None = None
+
+
+class WebSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+
+
+class ConsoleSettings(_Section):
+    # The person typing before any /as NAME.
+    default_person: str = Field(default="guest", min_length=1, max_length=32)
+
+
+class LoggingSettings(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+
+class Settings(_Section):
+    database: DatabaseSettings = DatabaseSettings()
+    telegram: TelegramSettings = TelegramSettings()
+    discord: DiscordSettings = DiscordSettings()
+    web: WebSettings = WebSettings()
+    console: ConsoleSettings = ConsoleSettings()
+    logging: LoggingSettings = LoggingSettings()
+
+
+# Dotted keys that may only come from the environment.
+SECRET_KEYS = frozenset({"telegram.token", "discord.token"})
+
+
+def load_settings(
+    config_file: Path | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Read the YAML file, apply environment overrides, validate; SettingsError if unusable."""
+    path = config_file or DEFAULT_CONFIG
+    environ = os.environ if environ is None else environ
+    data = _read_yaml(path)
+    for key in sorted(SECRET_KEYS):
+        if _lookup(data, key) not in (None, ""):
+            env = ENV_PREFIX + key.replace(".", "__").upper()
+            raise SettingsError(
+                f"{key}: a secret; set it in the environment as {env}, not in {path}"
+            )
+    for name, value in environ.items():
+        if name.startswith(ENV_PREFIX) and value != "":
+            parts = [p.lower() for p in name[len(ENV_PREFIX) :].split("__")]
+            if not all(parts):
+                raise SettingsError(f"{name}: expected {ENV_PREFIX}SECTION__KEY")
+            _assign(data, parts, value, name)
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as error:
+        raise SettingsError(_describe(error, path)) from None
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise SettingsError(f"cannot read config file {path}: {error.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise SettingsError(f"{path} is not valid YAML: {error}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise SettingsError(f"{path}: expected a mapping of sections at the top level")
+    return data
+
+
+def _lookup(data: Mapping[str, Any], dotted: str) -> Any:
+    node: Any = data
+    for part in dotted.split("."):
+        if not isinstance(node, Mapping):
+            return None
+        node = node.get(part)
+    return node
+
+
+def _assign(data: dict[str, Any], parts: list[str], value: str, source: str) -> None:
+    node = data
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise SettingsError(f"{source}: {'.'.join(parts)} is not inside a section")
+        node = child
+    node[parts[-1]] = value
+
+
+def _describe(error: ValidationError, path: Path) -> str:
+    lines = []
+    for issue in error.errors():
+        key = ".".join(str(part) for part in issue["loc"])
+        message = issue["msg"]
+        if issue["type"] == "extra_forbidden":
+            message = "unknown setting"
+        lines.append(f"{key}: {message}")
+    return f"invalid configuration ({path} and {ENV_PREFIX}* environment):\n  " + "\n  ".join(lines)

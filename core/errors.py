@@ -1,0 +1,86 @@
+"""Errors a person can be told about.
+
+A :class:`DomainError` names what went wrong with a stable ``key`` and the values needed to say
+it; the conversation layer turns that into words (``bot/conversation/texts.py``), so every
+user-facing sentence lives in one catalogue, ready for translation. Anything that is not a
+``DomainError`` is a bug or an outage and is never shown to a user.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import ClassVar
+
+
+class DomainError(Exception):
+    """A refusal with a message fit for the person who asked."""
+
+    key: ClassVar[str] = "error.domain"
+
+    def __init__(self, **params: object) -> None:
+        self.params: dict[str, object] = params
+        super().__init__(f"{self.key} {params}" if params else self.key)
+
+
+class CreatorNotFound(DomainError):
+    key = "error.creator_not_found"
+
+
+class AlreadyFollowing(DomainError):
+    key = "error.already_following"
+
+
+class NotFollowing(DomainError):
+    key = "error.not_following"
+
+
+class CannotFollowSelf(DomainError):
+    key = "error.cannot_follow_self"
+
+
+class NotACreator(DomainError):
+    """The person asked for a creator-only action but owns no creator profile."""
+
+    key = "error.not_a_creator"
+
+
+class AccessDenied(DomainError):
+    key = "error.access_denied"
+
+
+class AlreadyRegistered(DomainError):
+    key = "error.already_registered"
+
+
+class EmailTaken(DomainError):
+    key = "error.email_taken"
+
+
+class Reason(StrEnum):
+    """Why an input was refused; each has its own sentence in the catalogue."""
+
+    NAME_REQUIRED = "name_required"
+    EMAIL_REQUIRED = "email_required"
+    EMAIL_INVALID = "email_invalid"
+    NICHES_REQUIRED = "niches_required"
+    TOO_MANY_NICHES = "too_many_niches"
+    NICHE_INVALID = "niche_invalid"
+    TOO_LONG = "too_long"
+    CONTROL_CHARACTERS = "control_characters"
+    HANDLE_INVALID = "handle_invalid"
+    URL_INVALID = "url_invalid"
+    LIMIT_INVALID = "limit_invalid"
+
+
+class InvalidInput(DomainError):
+    """An argument failed validation; ``reason`` selects the sentence, params fill it."""
+
+    key = "error.invalid_input"
+
+    def __init__(self, reason: Reason, **params: object) -> None:
+        self.reason = reason
+        super().__init__(**params)
+
+    @property
+    def message_key(self) -> str:
+        return f"invalid.{self.reason.value}"

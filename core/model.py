@@ -1,0 +1,138 @@
+"""Plain records the services take and return.
+
+These mirror the ONE ontology — entities, connections, events — without any storage detail.
+Timestamps are timezone-aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class EntityType(StrEnum):
+    USER = "user"
+    CREATOR = "creator"
+    TOKEN = "token"
+    AI_CLONE = "ai_clone"
+    CONTENT = "content"
+
+
+class Relation(StrEnum):
+    OWNS = "owns"
+    FOLLOWING = "following"
+    AUTHORED = "authored"
+    HOLDS_TOKENS = "holds_tokens"
+
+
+class Status(StrEnum):
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+
+
+class Counter(StrEnum):
+    """Counts kept beside an entity and changed in the same transaction as what they count."""
+
+    FOLLOWERS = "followers"
+    CONTENT = "content"
+
+
+class ActorType(StrEnum):
+    USER = "user"
+    SYSTEM = "system"
+
+
+class EventType(StrEnum):
+    USER_CREATED = "user_created"
+    CREATOR_CREATED = "creator_created"
+    CREATOR_UPDATED = "creator_updated"
+    USER_ENGAGED = "user_engaged"
+
+
+@dataclass(frozen=True, slots=True)
+class UserRef:
+    """A person as a chat platform knows them.
+
+    ``platform`` + ``platform_user_id`` is the identity; ``name`` and ``chat_id`` travel along
+    so that a first contact can create the person and later messages know where to reach them.
+    """
+
+    platform: str
+    platform_user_id: str
+    name: str = field(default="", compare=False)
+    chat_id: str | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    id: int
+    type: EntityType
+    handle: str | None
+    name: str
+    properties: dict[str, Any]
+    status: Status
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Creator:
+    """A creator as shown to people: the entity plus its counts."""
+
+    id: int
+    handle: str
+    name: str
+    bio: str
+    niches: tuple[str, ...]
+    avatar_url: str | None
+    status: Status
+    followers: int
+    content: int
+    created_at: datetime
+
+    @classmethod
+    def from_entity(cls, entity: Entity, counts: dict[str, int]) -> Creator:
+        props = entity.properties
+        return cls(
+            id=entity.id,
+            handle=entity.handle or "",
+            name=entity.name,
+            bio=str(props.get("bio", "")),
+            niches=tuple(props.get("niches", ())),
+            avatar_url=props.get("avatar_url"),
+            status=entity.status,
+            followers=counts.get(Counter.FOLLOWERS, 0),
+            content=counts.get(Counter.CONTENT, 0),
+            created_at=entity.created_at,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """A creator profile seen by a particular person."""
+
+    creator: Creator
+    is_owner: bool
+    is_following: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    id: int
+    entity_id: int
+    type: str
+    at: datetime
+    actor_type: ActorType
+    actor_id: int | None
+    metadata: dict[str, Any]
+    actor_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityLog:
+    """A creator's latest events, for its owner."""
+
+    handle: str
+    events: list[Event]

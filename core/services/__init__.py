@@ -1,0 +1,1 @@
+"""Use cases of the ONE platform; each public method is one unit of work."""

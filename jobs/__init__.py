@@ -1,0 +1,1 @@
+"""Timed work driven by APScheduler (journeys, outbox, settlement) — arrives with later issues."""
