@@ -88,7 +88,8 @@ def load_settings(
     """Read the YAML file, apply environment overrides, validate; SettingsError if unusable."""
     path = config_file or DEFAULT_CONFIG
     environ = os.environ if environ is None else environ
-    data = _read_yaml(path)
+    # An installed (non-editable) copy has no repo config.yaml; the models hold the same defaults.
+    data = _read_yaml(path) if config_file or DEFAULT_CONFIG.exists() else {}
     for key in sorted(SECRET_KEYS):
         if _lookup(data, key) not in (None, ""):
             env = ENV_PREFIX + key.replace(".", "__").upper()

@@ -47,7 +47,7 @@ EN: Mapping[str, str] = {
     "syntax.follow": "/follow HANDLE",
     "syntax.unfollow": "/unfollow HANDLE",
     "syntax.following": "/following",
-    "syntax.register": "/register NAME | creator_email | NICHE, NICHE",
+    "syntax.register": "/register NAME | EMAIL | NICHE, NICHE",
     "syntax.profile": "/profile [bio|niche|avatar …]",
     "syntax.events": "/events",
     "help.line": "{syntax} — {description}",
@@ -60,7 +60,7 @@ EN: Mapping[str, str] = {
     "usage.unfollow": "/unfollow HANDLE — e.g. /unfollow alice",
     "usage.following": "/following",
     "usage.register": (
-        "/register NAME | creator_email | NICHE, NICHE — e.g. "
+        "/register NAME | EMAIL | NICHE, NICHE — e.g. "
         "/register Alice Smith | alice@example.com | fitness, cooking"
     ),
     "usage.profile": (
@@ -83,7 +83,7 @@ EN: Mapping[str, str] = {
     "creators.title": "🔎 Creators",
     "creators.title_niche": "🔎 Creators in “{niche}”",
     "creators.line": "• {name} (@{handle}) — {followers} · {niches}",
-    "creators.none": "No creators yet. Be the first: /register NAME | creator_email | NICHE",
+    "creators.none": "No creators yet. Be the first: /register NAME | EMAIL | NICHE",
     "creators.none_niche": "No creators in “{niche}” yet. Try /creators to see everyone.",
     "creators.footer": "Tap one to open the profile, or send /creator HANDLE.",
     "profile.header": "{name} (@{handle})",
@@ -128,7 +128,7 @@ EN: Mapping[str, str] = {
     "error.not_following": "You don't follow @{handle}, so there is nothing to undo.",
     "error.cannot_follow_self": "That's your own profile (@{handle}): you can't follow yourself.",
     "error.not_a_creator": (
-        "This is for creators. Become one with /register NAME | creator_email | NICHE, NICHE"
+        "This is for creators. Become one with /register NAME | EMAIL | NICHE, NICHE"
     ),
     "error.access_denied": "⛔ Only the creator who owns this profile can do that.",
     "error.already_registered": "You're already registered as @{handle}. See it with /profile.",

@@ -31,7 +31,7 @@ from core.validation import (
 )
 
 DISCOVER_MAX = 50
-_HANDLE_ATTEMPTS = 5
+_HANDLE_ATTEMPTS = 50
 
 
 async def load_creator(uow: UnitOfWork, handle: str) -> Entity:
@@ -90,11 +90,14 @@ class CreatorService:
     ) -> tuple[int, str]:
         base = handle_base(email)
         properties = {"email": email, "niches": niches, "bio": "", "avatar_url": None}
+        tried: set[str] = set()
         for _ in range(_HANDLE_ATTEMPTS):
             if await uow.entities.creator_by_email(email) is not None:
                 raise EmailTaken(email=email)
+            # A handle we lost to a concurrent registration may not be visible to us yet.
             taken = await uow.entities.handles_starting_with(EntityType.CREATOR, base)
-            handle = _first_free(base, taken)
+            handle = _first_free(base, taken | tried)
+            tried.add(handle)
             creator_id = await uow.entities.add(
                 EntityType.CREATOR, name, handle, properties, self._clock.now()
             )

@@ -1,0 +1,122 @@
+"""The console frontend as a newcomer uses it: the real `one-bot` program, piped."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ONE_BOT = Path(sys.executable).with_name("one-bot")
+
+
+def run(
+    args: list[str], stdin: str, tmp_path: Path, **env: str
+) -> subprocess.CompletedProcess[str]:
+    environ = {
+        **os.environ,
+        "ONE_BOT__DATABASE__URL": f"sqlite+aiosqlite:///{tmp_path / 'console.db'}",
+        "ONE_BOT__LOGGING__LEVEL": "WARNING",
+        **env,
+    }
+    environ.pop("ONE_BOT__TELEGRAM__TOKEN", None)
+    environ.pop("ONE_BOT__DISCORD__TOKEN", None)
+    return subprocess.run(
+        [str(ONE_BOT), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env=environ,
+        check=False,
+    )
+
+
+SESSION = """\
+/as Alice
+/register Alice Smith | alice@example.com | fitness, cooking
+/profile bio I coach runners.
+/as Bob
+/creators fitness
+1
+1
+/following
+/follow alice
+/as Alice
+/events
+/as Bob
+/creator alice
+1
+7
+/frobnicate
+"""
+
+
+def test_a_piped_session_registers_discovers_follows_and_unfollows(tmp_path: Path) -> None:
+    done = run(["chat"], SESSION, tmp_path)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert out.startswith("one-bot console — you are “guest”.")
+    assert "Alice> /register Alice Smith" in out
+    assert "🎉 You're a creator now: Alice Smith (@alice)." in out
+    assert "  [1] @alice · 0 followers" in out
+    assert "  [1] ➕ Follow" in out
+    assert "✅ You now follow Alice Smith (@alice). They have 1 follower." in out
+    assert "⚠️ You already follow @alice." in out
+    assert "Bob followed you" in out
+    assert "👋 You no longer follow Alice Smith (@alice)." in out
+    assert "There is no button 7 on the last message." in out
+    assert "I don't know /frobnicate" in out
+    assert "Traceback" not in done.stderr
+
+
+def test_state_survives_a_restart(tmp_path: Path) -> None:
+    run(["chat"], "/as Alice\n/register Alice | alice@example.com | art\n", tmp_path)
+    again = run(["chat"], "/as Bob\n/follow alice\n", tmp_path)
+    assert "They have 1 follower." in again.stdout
+
+
+def test_run_without_a_chat_token_opens_the_console(tmp_path: Path) -> None:
+    done = run(["run"], "/help\n", tmp_path)
+    assert done.returncode == 0
+    assert "guest> /help" in done.stdout
+    assert "/creators [NICHE]" in done.stdout
+
+
+def test_empty_input_exits_cleanly(tmp_path: Path) -> None:
+    done = run(["chat"], "", tmp_path)
+    assert done.returncode == 0
+    assert done.stderr == ""
+
+
+def test_migrate_brings_the_schema_to_head(tmp_path: Path) -> None:
+    done = run(["migrate"], "", tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "database at revision 0001"
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"ONE_BOT__WEB__PORT": "not-a-port"}, "web.port"),
+        ({"ONE_BOT__DATABASE__URL": "oracle://x"}, "database.url"),
+    ],
+)
+def test_a_bad_setting_stops_the_bot_naming_the_key(
+    tmp_path: Path, env: dict[str, str], named: str
+) -> None:
+    done = run(["run"], "/help\n", tmp_path, **env)
+    assert done.returncode == 2
+    assert named in done.stderr
+    assert done.stdout == ""
+
+
+def test_config_file_option(tmp_path: Path) -> None:
+    config = tmp_path / "mine.yaml"
+    config.write_text("console:\n  default_person: Dana\n")
+    done = run(["--config", str(config), "chat"], "/start\n", tmp_path)
+    assert "you are “Dana”" in done.stdout
+    assert "Welcome to ONE, Dana!" in done.stdout
