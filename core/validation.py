@@ -24,8 +24,15 @@ _DOMAIN_LABEL_RE = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
 _NICHE_RE = re.compile(r"[\w][\w &+.-]*")
 
 
+# Bidi overrides and isolates can make text display as something else (spoofing). Other format
+# characters are needed: the zero-width joiner holds emoji together, ZWNJ spells Persian.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def _has_control(text: str) -> bool:
-    return any(unicodedata.category(ch) in ("Cc", "Cf") and ch not in "\n" for ch in text)
+    return any(
+        (unicodedata.category(ch) == "Cc" and ch != "\n") or ch in _BIDI_CONTROLS for ch in text
+    )
 
 
 def clean_text(value: str, field: str, limit: int, *, multiline: bool = False) -> str:

@@ -78,8 +78,8 @@ def test_only_the_composition_root_imports_adapters_from_bot() -> None:
             assert not name.startswith("adapters"), f"{path.relative_to(ROOT)} imports {name}"
 
 
-def _subclasses(cls: type) -> list[type]:
-    found = []
+def _subclasses(cls: type[errors.DomainError]) -> list[type[errors.DomainError]]:
+    found: list[type[errors.DomainError]] = []
     for sub in cls.__subclasses__():
         found += [sub, *_subclasses(sub)]
     return found

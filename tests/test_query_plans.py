@@ -57,6 +57,6 @@ async def test_hot_commands_never_scan_a_table(sqlite_app: App, chat: Chat) -> N
     async with sqlite_app.database.engine.connect() as conn:
         for statement, params in queries:
             plan = await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)
-            details = [row[3] for row in plan]
+            details = [str(row.detail) for row in plan]
             scans = [d for d in details if d.startswith("SCAN")]
             assert not scans, f"{statement}\n→ {details}"

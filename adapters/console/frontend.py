@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import threading
 from typing import TextIO
 
 from bot.conversation import Button, Incoming, MessageRef, Reply, Router
@@ -60,6 +61,31 @@ class ConsoleResponder:
         await asyncio.to_thread(_write_flush, self._out, text)
 
 
+class _LineReader:
+    """Reads lines on a daemon thread, so Ctrl-C never waits for a blocked ``readline``
+    (a thread of the default executor would keep the process alive until Enter)."""
+
+    def __init__(self, source: TextIO) -> None:
+        self._source = source
+        self._loop = asyncio.get_running_loop()
+        self._wanted = threading.Semaphore(0)
+        self._lines: asyncio.Queue[str] = asyncio.Queue()
+        threading.Thread(target=self._pump, name="console-stdin", daemon=True).start()
+
+    def _pump(self) -> None:
+        while True:
+            self._wanted.acquire()  # read only when asked: piped input is not slurped ahead
+            line = self._source.readline()
+            self._loop.call_soon_threadsafe(self._lines.put_nowait, line)
+            if not line:
+                return
+
+    async def next(self) -> str:
+        """The next line with its newline, or "" at end of input."""
+        self._wanted.release()
+        return await self._lines.get()
+
+
 def _write_flush(out: TextIO, text: str) -> None:
     out.write(text)
     out.flush()
@@ -96,10 +122,11 @@ class ConsoleFrontend:
 
     async def run(self) -> None:
         await self._say(t("console.banner", person=self._person))
+        lines = _LineReader(self._in)
         while True:
             if self._interactive:
                 await self._write(f"{self._person}> ")
-            line = await asyncio.to_thread(self._in.readline)
+            line = await lines.next()
             if not line:
                 break
             line = line.rstrip("\r\n")

@@ -125,13 +125,17 @@ class CreatorService:
             await uow.commit()
         return Profile(creator=creator, is_owner=True, is_following=False)
 
-    async def discover(self, niche: str | None = None, limit: int = 10) -> list[Creator]:
+    async def discover(
+        self, who: UserRef, niche: str | None = None, limit: int = 10
+    ) -> list[Creator]:
         """Active creators, most followed first, optionally only those in ``niche``."""
         limit = clean_limit(limit, DISCOVER_MAX)
         wanted = clean_niche(niche) if niche is not None else None
         async with self._uow() as uow:
+            await resolve_user(uow, self._clock, who)
             entities = await uow.entities.discover_creators(wanted, Status.ACTIVE, limit)
             counts = await uow.counters.get_many([e.id for e in entities])
+            await uow.commit()
         return [Creator.from_entity(e, counts.get(e.id, {})) for e in entities]
 
     async def update(

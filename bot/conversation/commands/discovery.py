@@ -10,7 +10,7 @@ from bot.conversation.views import creator_list_reply, profile_reply
 
 async def creators(ctx: Context) -> Reply:
     niche = ctx.args or None
-    found = await ctx.services.creators.discover(niche)
+    found = await ctx.services.creators.discover(ctx.who, niche)
     if not found:
         return Reply(t("creators.none_niche", niche=niche) if niche else t("creators.none"))
     title = t("creators.title_niche", niche=niche.lower()) if niche else t("creators.title")
