@@ -1,116 +1,15 @@
-"""In-memory fakes of ``core.ports`` that mirror the SQL adapters in ``adapters/db``.
-
-Same constraints (unique handle per type, unique creator email, one connection per
-(from, relation, to), foreign keys), same orderings, timestamps kept to the millisecond and
-properties/metadata round-tripped through JSON as the database would. A :class:`FakeUnitOfWork`
-works on a deep copy of the :class:`FakeStore` and publishes it only on ``commit()``; units run
-one at a time, like SQLite's single writer.
-"""
+"""The fake repositories: ``core.ports``' repositories over the tables of a :class:`FakeStore`."""
 
 from __future__ import annotations
 
-import asyncio
 import copy
-import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
-from datetime import UTC, datetime, timedelta
-from types import TracebackType
-from typing import Any, Self
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
 
 from core.model import ActorType, Counter, Entity, EntityType, Event, Relation, Status
-
-ONE_SECOND = timedelta(seconds=1)
-
-
-class FakeClock:
-    """Implements ``core.ports.Clock``: a fixed aware-UTC time that tests set or advance."""
-
-    def __init__(self, now: datetime) -> None:
-        self._now = _utc(now)
-
-    def now(self) -> datetime:
-        return self._now
-
-    def set(self, now: datetime) -> None:
-        self._now = _utc(now)
-
-    def advance(self, delta: timedelta = ONE_SECOND) -> datetime:
-        self._now += delta
-        return self._now
-
-
-def _utc(moment: datetime) -> datetime:
-    if moment.utcoffset() != timedelta(0):
-        raise ValueError(f"not an aware UTC datetime: {moment!r}")
-    return moment.astimezone(UTC)
-
-
-def _millis(moment: datetime) -> datetime:
-    """The moment as the database gives it back: UTC, whole milliseconds."""
-    return datetime.fromtimestamp(int(moment.timestamp() * 1000) / 1000, tz=UTC)
-
-
-def _json(value: Mapping[str, Any]) -> dict[str, Any]:
-    """A JSON column's round trip (tuples become lists; what JSON cannot hold fails)."""
-    result: dict[str, Any] = json.loads(json.dumps(dict(value)))
-    return result
-
-
-class ForeignKeyViolation(Exception):
-    """A row refers to an entity that does not exist (the database raises IntegrityError)."""
-
-
-@dataclass(frozen=True)
-class IdentityRow:
-    user_id: int
-    chat_id: str | None
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class ConnectionRow:
-    id: int
-    from_id: int
-    relation: str
-    to_id: int
-    metadata: dict[str, Any]
-    created_at: datetime
-
-
-@dataclass
-class FakeStore:
-    """The tables. Tests may read and change them directly (e.g. to deactivate a creator)."""
-
-    entities: dict[int, Entity] = field(default_factory=dict)
-    identities: dict[tuple[str, str], IdentityRow] = field(default_factory=dict)
-    connections: dict[int, ConnectionRow] = field(default_factory=dict)
-    counters: dict[tuple[int, str], int] = field(default_factory=dict)
-    events: dict[int, Event] = field(default_factory=dict)
-    niches: set[tuple[str, int]] = field(default_factory=set)  # (niche, creator_id)
-    last_ids: dict[str, int] = field(default_factory=dict)
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock, compare=False, repr=False)
-
-    def snapshot(self) -> FakeStore:
-        """A deep copy of the tables (compare it with ``==`` to see that nothing changed)."""
-        return FakeStore(**{name: copy.deepcopy(getattr(self, name)) for name in _TABLES})
-
-    def load(self, other: FakeStore) -> None:
-        """Replace every table with ``other``'s."""
-        for name in _TABLES:
-            setattr(self, name, getattr(other, name))
-
-    def next_id(self, table: str) -> int:
-        self.last_ids[table] = self.last_ids.get(table, 0) + 1
-        return self.last_ids[table]
-
-    def require(self, *entity_ids: int | None) -> None:
-        missing = [i for i in entity_ids if i is not None and i not in self.entities]
-        if missing:
-            raise ForeignKeyViolation(f"no entity {missing}")
-
-
-_TABLES = tuple(f.name for f in fields(FakeStore) if f.compare)
+from tests.fakes.store import ConnectionRow, FakeStore, IdentityRow, json_round_trip, to_millis
 
 
 class _Repository:
@@ -134,7 +33,7 @@ class FakeIdentityRepository(_Repository):
         if (platform, platform_user_id) in self._db.identities:
             return False
         self._db.identities[platform, platform_user_id] = IdentityRow(
-            user_id, chat_id, _millis(now)
+            user_id, chat_id, to_millis(now)
         )
         return True
 
@@ -153,7 +52,7 @@ class FakeEntityRepository(_Repository):
         properties: Mapping[str, Any],
         now: datetime,
     ) -> int | None:
-        props = _json(properties)
+        props = json_round_trip(properties)
         email = props.get("email")
         for other in self._db.entities.values():
             if handle is not None and (other.type, other.handle) == (type, handle):
@@ -162,7 +61,7 @@ class FakeEntityRepository(_Repository):
             if both_creators and email is not None and other.properties.get("email") == email:
                 return None
         entity_id = self._db.next_id("entities")
-        at = _millis(now)
+        at = to_millis(now)
         self._db.entities[entity_id] = Entity(
             entity_id, EntityType(type), handle, name, props, Status.ACTIVE, at, at
         )
@@ -215,7 +114,7 @@ class FakeEntityRepository(_Repository):
         entity = self._db.entities.get(entity_id)
         if entity is not None:
             self._db.entities[entity_id] = replace(
-                entity, properties=_json(properties), updated_at=_millis(now)
+                entity, properties=json_round_trip(properties), updated_at=to_millis(now)
             )
 
     async def set_niches(self, creator_id: int, niches: Sequence[str]) -> None:
@@ -265,7 +164,7 @@ class FakeConnectionRepository(_Repository):
             return False
         row_id = self._db.next_id("connections")
         self._db.connections[row_id] = ConnectionRow(
-            row_id, from_id, str(relation), to_id, _json(metadata), _millis(now)
+            row_id, from_id, str(relation), to_id, json_round_trip(metadata), to_millis(now)
         )
         return True
 
@@ -320,7 +219,13 @@ class FakeEventRepository(_Repository):
         event_id = self._db.next_id("events")
         actor = ActorType(actor_type)
         self._db.events[event_id] = Event(
-            event_id, entity_id, str(type), _millis(at), actor, actor_id, _json(metadata)
+            event_id,
+            entity_id,
+            str(type),
+            to_millis(at),
+            actor,
+            actor_id,
+            json_round_trip(metadata),
         )
         return event_id
 
@@ -328,50 +233,3 @@ class FakeEventRepository(_Repository):
         mine = [e for e in self._db.events.values() if e.entity_id == entity_id]
         mine.sort(key=lambda e: (e.at, e.id), reverse=True)
         return [replace(e, metadata=copy.deepcopy(e.metadata)) for e in mine[:limit]]
-
-
-class FakeUnitOfWork:
-    """Implements ``core.ports.UnitOfWork`` over a staged copy of a :class:`FakeStore`."""
-
-    identities: FakeIdentityRepository
-    entities: FakeEntityRepository
-    connections: FakeConnectionRepository
-    counters: FakeCounterRepository
-    events: FakeEventRepository
-
-    def __init__(self, store: FakeStore) -> None:
-        self._store = store
-        self._staged: FakeStore | None = None
-
-    def _begin(self) -> None:
-        staged = self._store.snapshot()
-        self._staged = staged
-        self.identities = FakeIdentityRepository(staged)
-        self.entities = FakeEntityRepository(staged)
-        self.connections = FakeConnectionRepository(staged)
-        self.counters = FakeCounterRepository(staged)
-        self.events = FakeEventRepository(staged)
-
-    async def __aenter__(self) -> Self:
-        await self._store.lock.acquire()
-        self._begin()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._staged = None  # whatever was not committed is gone
-        self._store.lock.release()
-
-    async def commit(self) -> None:
-        assert self._staged is not None, "commit() outside `async with`"
-        self._store.load(self._staged)
-        self._begin()  # later writes start a new transaction, discarded unless committed
-
-
-def fake_uow_factory(store: FakeStore) -> Callable[[], FakeUnitOfWork]:
-    """A ``UnitOfWorkFactory`` whose units all work on ``store``."""
-    return lambda: FakeUnitOfWork(store)

@@ -1,0 +1,105 @@
+"""The fakes' tables (:class:`FakeStore`), their rows, and the clock tests set by hand."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from core.model import Entity, Event
+
+ONE_SECOND = timedelta(seconds=1)
+
+
+class FakeClock:
+    """Implements ``core.ports.Clock``: a fixed aware-UTC time that tests set or advance."""
+
+    def __init__(self, now: datetime) -> None:
+        self._now = _utc(now)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def set(self, now: datetime) -> None:
+        self._now = _utc(now)
+
+    def advance(self, delta: timedelta = ONE_SECOND) -> datetime:
+        self._now += delta
+        return self._now
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.utcoffset() != timedelta(0):
+        raise ValueError(f"not an aware UTC datetime: {moment!r}")
+    return moment.astimezone(UTC)
+
+
+def to_millis(moment: datetime) -> datetime:
+    """The moment as the database gives it back: UTC, whole milliseconds."""
+    return datetime.fromtimestamp(int(moment.timestamp() * 1000) / 1000, tz=UTC)
+
+
+def json_round_trip(value: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON column's round trip (tuples become lists; what JSON cannot hold fails)."""
+    result: dict[str, Any] = json.loads(json.dumps(dict(value)))
+    return result
+
+
+class ForeignKeyViolation(Exception):
+    """A row refers to an entity that does not exist (the database raises IntegrityError)."""
+
+
+@dataclass(frozen=True)
+class IdentityRow:
+    user_id: int
+    chat_id: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ConnectionRow:
+    id: int
+    from_id: int
+    relation: str
+    to_id: int
+    metadata: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass
+class FakeStore:
+    """The tables. Tests may read and change them directly (e.g. to deactivate a creator)."""
+
+    entities: dict[int, Entity] = field(default_factory=dict)
+    identities: dict[tuple[str, str], IdentityRow] = field(default_factory=dict)
+    connections: dict[int, ConnectionRow] = field(default_factory=dict)
+    counters: dict[tuple[int, str], int] = field(default_factory=dict)
+    events: dict[int, Event] = field(default_factory=dict)
+    niches: set[tuple[str, int]] = field(default_factory=set)  # (niche, creator_id)
+    last_ids: dict[str, int] = field(default_factory=dict)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock, compare=False, repr=False)
+
+    def snapshot(self) -> FakeStore:
+        """A deep copy of the tables (compare it with ``==`` to see that nothing changed)."""
+        return FakeStore(**{name: copy.deepcopy(getattr(self, name)) for name in _TABLES})
+
+    def load(self, other: FakeStore) -> None:
+        """Replace every table with ``other``'s."""
+        for name in _TABLES:
+            setattr(self, name, getattr(other, name))
+
+    def next_id(self, table: str) -> int:
+        self.last_ids[table] = self.last_ids.get(table, 0) + 1
+        return self.last_ids[table]
+
+    def require(self, *entity_ids: int | None) -> None:
+        missing = [i for i in entity_ids if i is not None and i not in self.entities]
+        if missing:
+            raise ForeignKeyViolation(f"no entity {missing}")
+
+
+_TABLES = tuple(f.name for f in fields(FakeStore) if f.compare)

@@ -1,0 +1,1 @@
+"""The core services through the real bootstrap, on in-memory fakes of our own ports."""

@@ -1,0 +1,37 @@
+"""Fixtures of the service tests: the fakes' store and clock, and the app built on them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+
+import pytest
+
+from bot import bootstrap
+from bot.conversation.context import Services
+from bot.settings import load_settings
+from tests.fakes import FakeClock, FakeStore, fake_uow_factory
+from tests.services_support import T0
+
+
+@pytest.fixture
+def store() -> FakeStore:
+    return FakeStore()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(T0)
+
+
+@pytest.fixture
+async def fake_app(store: FakeStore, clock: FakeClock) -> AsyncIterator[bootstrap.App]:
+    async with AsyncExitStack() as stack:
+        yield await bootstrap.build(
+            load_settings(environ={}), stack, uow=fake_uow_factory(store), clock=clock
+        )
+
+
+@pytest.fixture
+def services(fake_app: bootstrap.App) -> Services:
+    return fake_app.services
