@@ -34,8 +34,10 @@ class DatabaseSettings(_Section):
     @field_validator("url")
     @classmethod
     def _supported(cls, value: str) -> str:
-        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        if not value.startswith(("sqlite+aiosqlite:///", "sqlite:///", "postgresql+asyncpg://")):
+            raise ValueError(
+                "must start with sqlite+aiosqlite:///, sqlite:/// or postgresql+asyncpg://"
+            )
         return value
 
 

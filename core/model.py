@@ -6,6 +6,7 @@ Timestamps are timezone-aware UTC datetimes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -75,6 +76,8 @@ class Entity:
     status: Status
     created_at: datetime
     updated_at: datetime
+    # The entity's counters (followers, content …), read with it.
+    counts: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +96,9 @@ class Creator:
     created_at: datetime
 
     @classmethod
-    def from_entity(cls, entity: Entity, counts: dict[str, int]) -> Creator:
+    def from_entity(cls, entity: Entity, **changed_counts: int) -> Creator:
+        """The creator as stored, with any counts this unit of work has just changed."""
+        counts = {**entity.counts, **changed_counts}
         props = entity.properties
         return cls(
             id=entity.id,

@@ -115,6 +115,10 @@ class ConnectionRepository(Protocol):
         """Whether the connection exists."""
         ...
 
+    async def relations(self, from_id: int, to_id: int) -> set[Relation]:
+        """Every relation from one entity to another (one look-up for owner/follower checks)."""
+        ...
+
     async def targets(self, from_id: int, relation: Relation, limit: int) -> list[int]:
         """Ids this entity points to with ``relation``, newest first."""
         ...
@@ -125,18 +129,13 @@ class ConnectionRepository(Protocol):
 
 
 class CounterRepository(Protocol):
-    """Integer counts beside entities (followers, content), changed atomically."""
+    """Integer counts beside entities (followers, content), changed atomically.
 
-    async def add(self, entity_id: int, name: str, delta: int) -> None:
-        """Add ``delta`` to the count, creating it at zero first if needed."""
-        ...
+    Entities are read with their counts (``Entity.counts``); this is how they change.
+    """
 
-    async def get(self, entity_id: int) -> dict[str, int]:
-        """All counts of this entity by name."""
-        ...
-
-    async def get_many(self, entity_ids: Sequence[int]) -> dict[int, dict[str, int]]:
-        """The counts of several entities."""
+    async def add(self, entity_id: int, name: str, delta: int) -> int:
+        """Add ``delta`` to the count (created at zero first if needed); return the new count."""
         ...
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from adapters.db.schema import metadata
 from bot.bootstrap import App
@@ -16,12 +16,16 @@ SnapshotFn = Callable[[], Awaitable[dict[str, list[tuple[object, ...]]]]]
 def make_snapshot(app: App) -> SnapshotFn:
     async def snapshot() -> dict[str, list[tuple[object, ...]]]:
         assert app.database is not None
-        tables: dict[str, list[tuple[object, ...]]] = {}
-        async with app.database.engine.connect() as conn:
-            for table in metadata.sorted_tables:
-                rows = await conn.execute(select(table))
-                tables[table.name] = sorted((tuple(map(repr, row)) for row in rows), key=str)
-        return tables
+
+        def read(conn: Connection) -> dict[str, list[tuple[object, ...]]]:
+            return {
+                table.name: sorted(
+                    (tuple(map(repr, row)) for row in conn.execute(select(table))), key=str
+                )
+                for table in metadata.sorted_tables
+            }
+
+        return await app.database.execute(read)
 
     return snapshot
 

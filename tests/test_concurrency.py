@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy import func, select
+from sqlalchemy import Executable, func, select
 
 from adapters.db.schema import connections, entities, identities
 from bot.bootstrap import App
@@ -16,10 +16,9 @@ def fan(n: int | str) -> UserRef:
     return UserRef("test", f"fan{n}", name=f"Fan {n}", chat_id=f"fan{n}")
 
 
-async def _count(app: App, stmt: object) -> int:
+async def _count(app: App, stmt: Executable) -> int:
     assert app.database is not None
-    async with app.database.engine.connect() as conn:
-        return int((await conn.execute(stmt)).scalar_one())  # type: ignore[call-overload]
+    return int(await app.database.execute(lambda conn: conn.execute(stmt).scalar_one()))
 
 
 async def _register_alice(app: App) -> None:

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import insert, select, text
+from sqlalchemy import Connection, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from adapters.db import migrate
@@ -40,12 +40,15 @@ async def _schema(db: Database) -> tuple[set[str], dict[str, set[str]]]:
     else:
         tables_sql = "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
         indexes_sql = "SELECT tablename, indexname FROM pg_indexes WHERE schemaname = 'public'"
-    async with db.engine.connect() as conn:
-        tables = set((await conn.execute(text(tables_sql))).scalars()) - {"alembic_version"}
+
+    def read(conn: Connection) -> tuple[set[str], dict[str, set[str]]]:
+        tables = set(conn.execute(text(tables_sql)).scalars()) - {"alembic_version"}
         indexes: dict[str, set[str]] = {}
-        for table, index in await conn.execute(text(indexes_sql)):
+        for table, index in conn.execute(text(indexes_sql)):
             indexes.setdefault(table, set()).add(index)
-    return tables, indexes
+        return tables, indexes
+
+    return await db.execute(read)
 
 
 async def test_migrations_create_the_schema_and_step_back(database: Database) -> None:
@@ -80,15 +83,17 @@ def _entity_row(type_: str, handle: str | None, **props: object) -> dict[str, ob
 
 
 async def test_constraints_hold_in_the_database_itself(database: Database) -> None:
-    async with database.engine.begin() as conn:
-        result = await conn.execute(
-            insert(entities).returning(entities.c.id),
-            [_entity_row("user", None), _entity_row("creator", "alice", email="a@x.io")],
-        )
-        user_id, creator_id = result.scalars().all()
+    def seed(conn: Connection) -> tuple[int, int]:
+        ids = [
+            conn.execute(insert(entities).values(row).returning(entities.c.id)).scalar_one()
+            for row in (_entity_row("user", None), _entity_row("creator", "alice", email="a@x.io"))
+        ]
         # The same handle under another type is fine; users may have none at all.
-        await conn.execute(insert(entities).values(_entity_row("token", "alice")))
-        await conn.execute(insert(entities).values(_entity_row("user", None)))
+        conn.execute(insert(entities).values(_entity_row("token", "alice")))
+        conn.execute(insert(entities).values(_entity_row("user", None)))
+        return ids[0], ids[1]
+
+    user_id, creator_id = await database.execute(seed)
 
     duplicates = [
         (entities, _entity_row("creator", "alice", email="b@x.io")),
@@ -102,14 +107,12 @@ async def test_constraints_hold_in_the_database_itself(database: Database) -> No
         "created_at": 0,
         "updated_at": 0,
     }
-    async with database.engine.begin() as conn:
-        await conn.execute(insert(connections).values(follow))
+    await database.execute(lambda conn: conn.execute(insert(connections).values(follow)))
     duplicates.append((connections, follow))
     duplicates.append((connections, {**follow, "to_entity_id": 999_999}))  # foreign key
     for table, row in duplicates:
         with pytest.raises(IntegrityError):
-            async with database.engine.begin() as conn:
-                await conn.execute(insert(table).values(row))
+            await database.execute(lambda conn: conn.execute(insert(table).values(row)))  # noqa: B023
 
 
 async def test_unit_of_work_rolls_back_without_commit(database: Database) -> None:
@@ -148,10 +151,12 @@ async def test_repositories_round_trip(database: Database) -> None:
         assert not await uow.connections.add(user, creator, Relation.FOLLOWING, {}, NOW)
         assert await uow.connections.targets(user, Relation.FOLLOWING, 10) == [creator]
         assert await uow.connections.sources(creator, Relation.FOLLOWING, 10) == [user]
-        await uow.counters.add(creator, "followers", 0)
-        await uow.counters.add(creator, "followers", 1)
-        await uow.counters.add(creator, "followers", 1)
-        assert await uow.counters.get(creator) == {"followers": 2}
+        assert await uow.counters.add(creator, "followers", 0) == 0
+        assert await uow.counters.add(creator, "followers", 1) == 1
+        assert await uow.counters.add(creator, "followers", 1) == 2
+        zoe = await uow.entities.by_handle(EntityType.CREATOR, "zoe")
+        assert zoe is not None
+        assert zoe.counts == {"followers": 2}
         await uow.entities.set_niches(creator, ["art", "music"])
         found = await uow.entities.discover_creators("music", Status.ACTIVE, 5)
         assert [e.handle for e in found] == ["zoe"]
@@ -167,19 +172,19 @@ async def test_repositories_round_trip(database: Database) -> None:
         assert await uow.connections.remove(user, creator, Relation.FOLLOWING)
         assert not await uow.connections.remove(user, creator, Relation.FOLLOWING)
         await uow.commit()
-    async with database.engine.connect() as conn:
-        zoe = (await conn.execute(select(entities.c.name).where(entities.c.handle == "zoe"))).one()
-        assert zoe.name == "Zoë 🎨"
+    name_of_zoe = select(entities.c.name).where(entities.c.handle == "zoe")
+    assert await database.execute(lambda conn: conn.execute(name_of_zoe).scalar_one()) == "Zoë 🎨"
 
 
 async def test_sqlite_connection_settings(sqlite_db: str) -> None:
     db = open_database(sqlite_db)
     try:
-        async with db.engine.connect() as conn:
-            pragmas = {
-                name: (await conn.execute(text(f"PRAGMA {name}"))).scalar()
+        pragmas = await db.execute(
+            lambda conn: {
+                name: conn.execute(text(f"PRAGMA {name}")).scalar()
                 for name in ("journal_mode", "foreign_keys", "busy_timeout")
             }
+        )
     finally:
         await db.dispose()
     assert pragmas == {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 5000}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Connection, event
 
 from bot.bootstrap import App
 from tests.support import Chat
@@ -36,7 +36,7 @@ async def test_hot_commands_never_scan_a_table(sqlite_app: App, chat: Chat) -> N
         await chat(f"fan{n}", "/follow zed")
 
     assert sqlite_app.database is not None
-    engine = sqlite_app.database.engine.sync_engine
+    engine = sqlite_app.database.sync_engine
     seen: list[tuple[str, Any]] = []
 
     def record(_c: Any, _cur: Any, statement: str, params: Any, _ctx: Any, _many: bool) -> None:
@@ -54,9 +54,13 @@ async def test_hot_commands_never_scan_a_table(sqlite_app: App, chat: Chat) -> N
         (s, p) for s, p in seen if s.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE"))
     ]
     assert len(queries) > 20
-    async with sqlite_app.database.engine.connect() as conn:
-        for statement, params in queries:
-            plan = await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)
-            details = [str(row.detail) for row in plan]
-            scans = [d for d in details if d.startswith("SCAN")]
-            assert not scans, f"{statement}\n→ {details}"
+
+    def explain(conn: Connection) -> list[tuple[str, list[str]]]:
+        return [
+            (s, [str(r.detail) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + s, p)])
+            for s, p in queries
+        ]
+
+    for statement, details in await sqlite_app.database.execute(explain):
+        scans = [d for d in details if d.startswith("SCAN")]
+        assert not scans, f"{statement}\n→ {details}"

@@ -6,19 +6,34 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, bindparam, delete, select
 
+from adapters.db.engine import Session
 from adapters.db.schema import connections
 from adapters.db.sql import insert_for, to_millis
 from core.model import Relation
 
 _c = connections.c
+_PAIR = (_c.from_entity_id == bindparam("f"), _c.to_entity_id == bindparam("t"))
+_RELATIONS = select(_c.relationship_type).where(*_PAIR)
+_REMOVE = delete(connections).where(*_PAIR, _c.relationship_type == bindparam("r")).returning(_c.id)
+_TARGETS = (
+    select(_c.to_entity_id)
+    .where(_c.from_entity_id == bindparam("f"), _c.relationship_type == bindparam("r"))
+    .order_by(_c.id.desc())
+    .limit(bindparam("limit"))
+)
+_SOURCES = (
+    select(_c.from_entity_id)
+    .where(_c.to_entity_id == bindparam("t"), _c.relationship_type == bindparam("r"))
+    .order_by(_c.id.desc())
+    .limit(bindparam("limit"))
+)
 
 
 class SqlConnectionRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
-        self._conn = conn
+    def __init__(self, session: Session) -> None:
+        self._s = session
 
     async def add(
         self,
@@ -29,57 +44,45 @@ class SqlConnectionRepository:
         now: datetime,
     ) -> bool:
         millis = to_millis(now)
-        stmt = (
-            insert_for(self._conn, connections)
-            .values(
-                from_entity_id=from_id,
-                to_entity_id=to_id,
-                relationship_type=str(relation),
-                metadata=dict(metadata),
-                created_at=millis,
-                updated_at=millis,
+        row = {
+            "from_entity_id": from_id,
+            "to_entity_id": to_id,
+            "relationship_type": str(relation),
+            "metadata": dict(metadata),
+            "created_at": millis,
+            "updated_at": millis,
+        }
+
+        def work(conn: Connection) -> bool:
+            stmt = (
+                insert_for(conn, connections)
+                .values(row)
+                .on_conflict_do_nothing(
+                    index_elements=[_c.from_entity_id, _c.relationship_type, _c.to_entity_id]
+                )
+                .returning(_c.id)
             )
-            .on_conflict_do_nothing(
-                index_elements=[_c.from_entity_id, _c.relationship_type, _c.to_entity_id]
-            )
-            .returning(_c.id)
-        )
-        return (await self._conn.execute(stmt)).scalar_one_or_none() is not None
+            return conn.execute(stmt).scalar_one_or_none() is not None
+
+        return await self._s.run(work)
 
     async def remove(self, from_id: int, to_id: int, relation: Relation) -> bool:
-        stmt = (
-            delete(connections)
-            .where(
-                _c.from_entity_id == from_id,
-                _c.relationship_type == str(relation),
-                _c.to_entity_id == to_id,
-            )
-            .returning(_c.id)
-        )
-        return (await self._conn.execute(stmt)).scalar_one_or_none() is not None
+        params = {"f": from_id, "t": to_id, "r": str(relation)}
+        removed = await self._s.run(lambda c: c.execute(_REMOVE, params).scalar_one_or_none())
+        return removed is not None
+
+    async def relations(self, from_id: int, to_id: int) -> set[Relation]:
+        params = {"f": from_id, "t": to_id}
+        found = await self._s.run(lambda c: c.execute(_RELATIONS, params).scalars().all())
+        return {Relation(r) for r in found if r in Relation._value2member_map_}
 
     async def exists(self, from_id: int, to_id: int, relation: Relation) -> bool:
-        stmt = select(_c.id).where(
-            _c.from_entity_id == from_id,
-            _c.relationship_type == str(relation),
-            _c.to_entity_id == to_id,
-        )
-        return (await self._conn.execute(stmt)).first() is not None
+        return relation in await self.relations(from_id, to_id)
 
     async def targets(self, from_id: int, relation: Relation, limit: int) -> list[int]:
-        stmt = (
-            select(_c.to_entity_id)
-            .where(_c.from_entity_id == from_id, _c.relationship_type == str(relation))
-            .order_by(_c.id.desc())
-            .limit(limit)
-        )
-        return list((await self._conn.execute(stmt)).scalars())
+        params = {"f": from_id, "r": str(relation), "limit": limit}
+        return list(await self._s.run(lambda c: c.execute(_TARGETS, params).scalars().all()))
 
     async def sources(self, to_id: int, relation: Relation, limit: int) -> list[int]:
-        stmt = (
-            select(_c.from_entity_id)
-            .where(_c.to_entity_id == to_id, _c.relationship_type == str(relation))
-            .order_by(_c.id.desc())
-            .limit(limit)
-        )
-        return list((await self._conn.execute(stmt)).scalars())
+        params = {"t": to_id, "r": str(relation), "limit": limit}
+        return list(await self._s.run(lambda c: c.execute(_SOURCES, params).scalars().all()))

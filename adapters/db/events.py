@@ -6,19 +6,26 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import bindparam, insert, select
 
+from adapters.db.engine import Session
 from adapters.db.schema import events
 from adapters.db.sql import from_millis, to_millis
 from core.model import ActorType, Event
 
 _c = events.c
+_ADD = insert(events).returning(_c.id)
+_LATEST = (
+    select(events)
+    .where(_c.entity_id == bindparam("entity"))
+    .order_by(_c.timestamp.desc(), _c.id.desc())
+    .limit(bindparam("limit"))
+)
 
 
 class SqlEventRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
-        self._conn = conn
+    def __init__(self, session: Session) -> None:
+        self._s = session
 
     async def add(
         self,
@@ -29,27 +36,19 @@ class SqlEventRepository:
         metadata: Mapping[str, Any],
         at: datetime,
     ) -> int:
-        stmt = (
-            insert(events)
-            .values(
-                entity_id=entity_id,
-                event_type=type,
-                timestamp=to_millis(at),
-                actor_type=actor_type,
-                actor_id=actor_id,
-                metadata=dict(metadata),
-            )
-            .returning(_c.id)
-        )
-        return int((await self._conn.execute(stmt)).scalar_one())
+        row = {
+            "entity_id": entity_id,
+            "event_type": type,
+            "timestamp": to_millis(at),
+            "actor_type": actor_type,
+            "actor_id": actor_id,
+            "metadata": dict(metadata),
+        }
+        return int(await self._s.run(lambda c: c.execute(_ADD, row).scalar_one()))
 
     async def latest(self, entity_id: int, limit: int) -> list[Event]:
-        stmt = (
-            select(events)
-            .where(_c.entity_id == entity_id)
-            .order_by(_c.timestamp.desc(), _c.id.desc())
-            .limit(limit)
-        )
+        params = {"entity": entity_id, "limit": limit}
+        rows = await self._s.run(lambda c: c.execute(_LATEST, params).all())
         return [
             Event(
                 id=row.id,
@@ -60,5 +59,5 @@ class SqlEventRepository:
                 actor_id=row.actor_id,
                 metadata=dict(row.metadata),
             )
-            for row in await self._conn.execute(stmt)
+            for row in rows
         ]

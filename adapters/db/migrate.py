@@ -33,20 +33,14 @@ def head_revision() -> str | None:
 
 async def current_revision(database: Database) -> str | None:
     """The migration the database is at, or None for an empty database."""
-    async with database.engine.connect() as conn:
-        return await conn.run_sync(
-            lambda sync: MigrationContext.configure(sync).get_current_revision()
-        )
+    return await database.execute(
+        lambda conn: MigrationContext.configure(conn).get_current_revision()
+    )
 
 
 async def upgrade(database: Database, revision: str = "head") -> str | None:
     """Bring the schema to ``revision`` and return the revision it is at afterwards."""
-
-    def run(sync: Connection) -> None:
-        command.upgrade(_config(sync), revision)
-
-    async with database.engine.begin() as conn:
-        await conn.run_sync(run)
+    await database.execute(lambda conn: command.upgrade(_config(conn), revision))
     at = await current_revision(database)
     log.info("database schema at revision %s (%s)", at, database.dialect)
     return at
@@ -54,9 +48,4 @@ async def upgrade(database: Database, revision: str = "head") -> str | None:
 
 async def downgrade(database: Database, revision: str) -> None:
     """Step the schema back to ``revision`` ("base" empties it)."""
-
-    def run(sync: Connection) -> None:
-        command.downgrade(_config(sync), revision)
-
-    async with database.engine.begin() as conn:
-        await conn.run_sync(run)
+    await database.execute(lambda conn: command.downgrade(_config(conn), revision))

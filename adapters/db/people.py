@@ -2,87 +2,63 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, bindparam, select, update
 
+from adapters.db.engine import Session
 from adapters.db.schema import counters, identities
 from adapters.db.sql import insert_for, to_millis
 
+_i = identities.c
+_KEY = (_i.platform == bindparam("p"), _i.platform_user_id == bindparam("u"))
+_FIND = select(_i.user_id, _i.chat_id).where(*_KEY)
+_SET_CHAT = update(identities).where(*_KEY).values(chat_id=bindparam("chat"))
+
 
 class SqlIdentityRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
-        self._conn = conn
+    def __init__(self, session: Session) -> None:
+        self._s = session
 
     async def find(self, platform: str, platform_user_id: str) -> tuple[int, str | None] | None:
-        row = (
-            await self._conn.execute(
-                select(identities.c.user_id, identities.c.chat_id).where(
-                    identities.c.platform == platform,
-                    identities.c.platform_user_id == platform_user_id,
-                )
-            )
-        ).first()
+        params = {"p": platform, "u": platform_user_id}
+        row = await self._s.run(lambda c: c.execute(_FIND, params).first())
         return (row.user_id, row.chat_id) if row else None
 
     async def add(
         self, platform: str, platform_user_id: str, user_id: int, chat_id: str | None, now: datetime
     ) -> bool:
-        stmt = (
-            insert_for(self._conn, identities)
-            .values(
-                platform=platform,
-                platform_user_id=platform_user_id,
-                user_id=user_id,
-                chat_id=chat_id,
-                created_at=to_millis(now),
-            )
-            .on_conflict_do_nothing()
-            .returning(identities.c.user_id)
-        )
-        return (await self._conn.execute(stmt)).scalar_one_or_none() is not None
+        row = {
+            "platform": platform,
+            "platform_user_id": platform_user_id,
+            "user_id": user_id,
+            "chat_id": chat_id,
+            "created_at": to_millis(now),
+        }
+
+        def work(conn: Connection) -> bool:
+            stmt = insert_for(conn, identities).values(row).on_conflict_do_nothing()
+            return conn.execute(stmt.returning(_i.user_id)).scalar_one_or_none() is not None
+
+        return await self._s.run(work)
 
     async def set_chat(self, platform: str, platform_user_id: str, chat_id: str) -> None:
-        await self._conn.execute(
-            update(identities)
-            .where(
-                identities.c.platform == platform,
-                identities.c.platform_user_id == platform_user_id,
-            )
-            .values(chat_id=chat_id)
-        )
+        params = {"p": platform, "u": platform_user_id, "chat": chat_id}
+        await self._s.run(lambda c: c.execute(_SET_CHAT, params))
 
 
 class SqlCounterRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
-        self._conn = conn
+    def __init__(self, session: Session) -> None:
+        self._s = session
 
-    async def add(self, entity_id: int, name: str, delta: int) -> None:
-        # One atomic statement: concurrent increments never lose an update.
-        stmt = insert_for(self._conn, counters).values(entity_id=entity_id, name=name, value=delta)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[counters.c.entity_id, counters.c.name],
-            set_={"value": counters.c.value + stmt.excluded.value},
-        )
-        await self._conn.execute(stmt)
+    async def add(self, entity_id: int, name: str, delta: int) -> int:
+        def work(conn: Connection) -> int:
+            # One atomic statement: concurrent increments never lose an update.
+            stmt = insert_for(conn, counters).values(entity_id=entity_id, name=name, value=delta)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[counters.c.entity_id, counters.c.name],
+                set_={"value": counters.c.value + stmt.excluded.value},
+            ).returning(counters.c.value)
+            return int(conn.execute(stmt).scalar_one())
 
-    async def get(self, entity_id: int) -> dict[str, int]:
-        rows = await self._conn.execute(
-            select(counters.c.name, counters.c.value).where(counters.c.entity_id == entity_id)
-        )
-        return {name: value for name, value in rows}
-
-    async def get_many(self, entity_ids: Sequence[int]) -> dict[int, dict[str, int]]:
-        if not entity_ids:
-            return {}
-        rows = await self._conn.execute(
-            select(counters.c.entity_id, counters.c.name, counters.c.value).where(
-                counters.c.entity_id.in_(set(entity_ids))
-            )
-        )
-        result: dict[int, dict[str, int]] = {}
-        for entity_id, name, value in rows:
-            result.setdefault(entity_id, {})[name] = value
-        return result
+        return await self._s.run(work)

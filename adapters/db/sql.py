@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 
 def to_millis(moment: datetime) -> int:
@@ -18,7 +17,7 @@ def from_millis(millis: int) -> datetime:
     return datetime.fromtimestamp(millis / 1000, tz=UTC)
 
 
-def insert_for(conn: AsyncConnection, table: Table) -> Any:
+def insert_for(conn: Connection, table: Table) -> Any:
     """An INSERT that supports ON CONFLICT on this connection's dialect (SQLite or PostgreSQL)."""
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table)

@@ -1,21 +1,20 @@
-"""The SQL unit of work: one connection, one transaction, all repositories."""
+"""The SQL unit of work: one session (transaction) shared by all repositories."""
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from adapters.db.connections import SqlConnectionRepository
-from adapters.db.engine import Database
+from adapters.db.engine import Database, Session
 from adapters.db.entities import SqlEntityRepository
 from adapters.db.events import SqlEventRepository
 from adapters.db.people import SqlCounterRepository, SqlIdentityRepository
 
 
 class SqlUnitOfWork:
-    """Implements ``core.ports.UnitOfWork`` on a SQLAlchemy async connection."""
+    """Implements ``core.ports.UnitOfWork``; leaving without ``commit`` rolls back."""
 
     identities: SqlIdentityRepository
     entities: SqlEntityRepository
@@ -25,26 +24,17 @@ class SqlUnitOfWork:
 
     def __init__(self, database: Database) -> None:
         self._database = database
-        self._conn: AsyncConnection | None = None
-        self._committed = False
+        self._opened: AbstractAsyncContextManager[Session] | None = None
+        self._session: Session | None = None
 
     async def __aenter__(self) -> Self:
-        lock = self._database.lock
-        if lock is not None:
-            await lock.acquire()
-        try:
-            conn = await self._database.engine.connect()
-            await conn.begin()
-        except BaseException:
-            if lock is not None:
-                lock.release()
-            raise
-        self._conn = conn
-        self.identities = SqlIdentityRepository(conn)
-        self.entities = SqlEntityRepository(conn)
-        self.connections = SqlConnectionRepository(conn)
-        self.counters = SqlCounterRepository(conn)
-        self.events = SqlEventRepository(conn)
+        self._opened = self._database.session()
+        session = self._session = await self._opened.__aenter__()
+        self.identities = SqlIdentityRepository(session)
+        self.entities = SqlEntityRepository(session)
+        self.connections = SqlConnectionRepository(session)
+        self.counters = SqlCounterRepository(session)
+        self.events = SqlEventRepository(session)
         return self
 
     async def __aexit__(
@@ -53,18 +43,9 @@ class SqlUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        assert self._conn is not None
-        try:
-            if not self._committed:
-                await self._conn.rollback()
-        finally:
-            try:
-                await self._conn.close()
-            finally:
-                if self._database.lock is not None:
-                    self._database.lock.release()
+        assert self._opened is not None
+        await self._opened.__aexit__(exc_type, exc, tb)
 
     async def commit(self) -> None:
-        assert self._conn is not None
-        await self._conn.commit()
-        self._committed = True
+        assert self._session is not None
+        await self._session.commit()

@@ -42,10 +42,6 @@ async def load_creator(uow: UnitOfWork, handle: str) -> Entity:
     return entity
 
 
-async def creator_view(uow: UnitOfWork, entity: Entity) -> Creator:
-    return Creator.from_entity(entity, await uow.counters.get(entity.id))
-
-
 class CreatorService:
     """Everything a creator does with their own profile, and how fans find creators."""
 
@@ -81,7 +77,7 @@ class CreatorService:
                 actor_id=user_id,
                 metadata={"handle": handle, "niches": niches},
             )
-            creator = await creator_view(uow, await _get(uow, creator_id))
+            creator = Creator.from_entity(await _get(uow, creator_id))
             await uow.commit()
         return creator
 
@@ -111,17 +107,20 @@ class CreatorService:
         async with self._uow() as uow:
             user_id = await resolve_user(uow, self._clock, who)
             entity = await load_creator(uow, handle)
-            creator = await creator_view(uow, entity)
-            is_owner = await uow.connections.exists(user_id, entity.id, Relation.OWNS)
-            following = await uow.connections.exists(user_id, entity.id, Relation.FOLLOWING)
+            creator = Creator.from_entity(entity)
+            relations = await uow.connections.relations(user_id, entity.id)
             await uow.commit()
-        return Profile(creator=creator, is_owner=is_owner, is_following=following)
+        return Profile(
+            creator=creator,
+            is_owner=Relation.OWNS in relations,
+            is_following=Relation.FOLLOWING in relations,
+        )
 
     async def my_profile(self, who: UserRef) -> Profile:
         """The profile of the creator ``who`` owns; NotACreator for a fan."""
         async with self._uow() as uow:
             user_id = await resolve_user(uow, self._clock, who)
-            creator = await creator_view(uow, await owned_creator(uow, user_id))
+            creator = Creator.from_entity(await owned_creator(uow, user_id))
             await uow.commit()
         return Profile(creator=creator, is_owner=True, is_following=False)
 
@@ -134,9 +133,8 @@ class CreatorService:
         async with self._uow() as uow:
             await resolve_user(uow, self._clock, who)
             entities = await uow.entities.discover_creators(wanted, Status.ACTIVE, limit)
-            counts = await uow.counters.get_many([e.id for e in entities])
             await uow.commit()
-        return [Creator.from_entity(e, counts.get(e.id, {})) for e in entities]
+        return [Creator.from_entity(e) for e in entities]
 
     async def update(
         self,
@@ -182,7 +180,7 @@ class CreatorService:
                     actor_id=user_id,
                     metadata={"fields": sorted(changes)},
                 )
-            creator = await creator_view(uow, await _get(uow, entity.id))
+            creator = Creator.from_entity(await _get(uow, entity.id))
             await uow.commit()
         return creator
 

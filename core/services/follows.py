@@ -5,7 +5,7 @@ from __future__ import annotations
 from core.errors import AlreadyFollowing, CannotFollowSelf, NotFollowing
 from core.model import Counter, Creator, EventType, Relation, UserRef
 from core.ports import Clock, UnitOfWorkFactory
-from core.services.creators import creator_view, load_creator
+from core.services.creators import load_creator
 from core.services.event_log import log_event
 from core.services.identities import resolve_user
 from core.validation import clean_limit
@@ -39,7 +39,7 @@ class FollowService:
             )
             if not added:
                 raise AlreadyFollowing(handle=creator.handle)
-            await uow.counters.add(creator.id, Counter.FOLLOWERS, 1)
+            followers = await uow.counters.add(creator.id, Counter.FOLLOWERS, 1)
             await log_event(
                 uow,
                 self._clock,
@@ -48,7 +48,7 @@ class FollowService:
                 actor_id=user_id,
                 metadata={"action": "followed"},
             )
-            view = await creator_view(uow, creator)
+            view = Creator.from_entity(creator, followers=followers)
             await uow.commit()
         return view
 
@@ -59,7 +59,7 @@ class FollowService:
             creator = await load_creator(uow, handle)
             if not await uow.connections.remove(user_id, creator.id, Relation.FOLLOWING):
                 raise NotFollowing(handle=creator.handle)
-            await uow.counters.add(creator.id, Counter.FOLLOWERS, -1)
+            followers = await uow.counters.add(creator.id, Counter.FOLLOWERS, -1)
             await log_event(
                 uow,
                 self._clock,
@@ -68,7 +68,7 @@ class FollowService:
                 actor_id=user_id,
                 metadata={"action": "unfollowed"},
             )
-            view = await creator_view(uow, creator)
+            view = Creator.from_entity(creator, followers=followers)
             await uow.commit()
         return view
 
@@ -79,6 +79,5 @@ class FollowService:
             user_id = await resolve_user(uow, self._clock, who)
             ids = await uow.connections.targets(user_id, Relation.FOLLOWING, limit)
             entities = await uow.entities.get_many(ids)
-            counts = await uow.counters.get_many(ids)
             await uow.commit()
-        return [Creator.from_entity(entities[i], counts.get(i, {})) for i in ids if i in entities]
+        return [Creator.from_entity(entities[i]) for i in ids if i in entities]

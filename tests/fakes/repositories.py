@@ -17,8 +17,10 @@ class _Repository:
         self._db = db
 
 
-def _copy(entity: Entity) -> Entity:
-    return replace(entity, properties=copy.deepcopy(entity.properties))
+def _copy(entity: Entity, db: FakeStore) -> Entity:
+    """The entity as a repository returns it: a copy, with its counts read alongside."""
+    counts = {name: value for (i, name), value in db.counters.items() if i == entity.id}
+    return replace(entity, properties=copy.deepcopy(entity.properties), counts=counts)
 
 
 class FakeIdentityRepository(_Repository):
@@ -85,15 +87,19 @@ class FakeEntityRepository(_Repository):
 
     async def get(self, entity_id: int) -> Entity | None:
         entity = self._db.entities.get(entity_id)
-        return _copy(entity) if entity else None
+        return _copy(entity, self._db) if entity else None
 
     async def get_many(self, entity_ids: Sequence[int]) -> dict[int, Entity]:
-        return {i: _copy(self._db.entities[i]) for i in set(entity_ids) if i in self._db.entities}
+        return {
+            i: _copy(self._db.entities[i], self._db)
+            for i in set(entity_ids)
+            if i in self._db.entities
+        }
 
     async def by_handle(self, type: EntityType, handle: str) -> Entity | None:
         for entity in self._db.entities.values():
             if (entity.type, entity.handle) == (type, handle):
-                return _copy(entity)
+                return _copy(entity, self._db)
         return None
 
     async def handles_starting_with(self, type: EntityType, prefix: str) -> set[str]:
@@ -138,7 +144,7 @@ class FakeEntityRepository(_Repository):
             and (niche is None or (niche, e.id) in self._db.niches)
         ]
         found.sort(key=lambda e: (-self._db.counters[e.id, followers], e.id))
-        return [_copy(e) for e in found[:limit]]
+        return [_copy(e, self._db) for e in found[:limit]]
 
 
 class FakeConnectionRepository(_Repository):
@@ -178,6 +184,9 @@ class FakeConnectionRepository(_Repository):
     async def exists(self, from_id: int, to_id: int, relation: Relation) -> bool:
         return self._find(from_id, to_id, relation) is not None
 
+    async def relations(self, from_id: int, to_id: int) -> set[Relation]:
+        return {r for r in Relation if self._find(from_id, to_id, r) is not None}
+
     async def targets(self, from_id: int, relation: Relation, limit: int) -> list[int]:
         rows = self._newest(lambda r: (r.from_id, r.relation) == (from_id, relation))
         return [r.to_id for r in rows[:limit]]
@@ -188,21 +197,11 @@ class FakeConnectionRepository(_Repository):
 
 
 class FakeCounterRepository(_Repository):
-    async def add(self, entity_id: int, name: str, delta: int) -> None:
+    async def add(self, entity_id: int, name: str, delta: int) -> int:
         self._db.require(entity_id)
         key = (entity_id, str(name))
         self._db.counters[key] = self._db.counters.get(key, 0) + delta
-
-    async def get(self, entity_id: int) -> dict[str, int]:
-        return {name: value for (i, name), value in self._db.counters.items() if i == entity_id}
-
-    async def get_many(self, entity_ids: Sequence[int]) -> dict[int, dict[str, int]]:
-        wanted = set(entity_ids)
-        result: dict[int, dict[str, int]] = {}
-        for (entity_id, name), value in self._db.counters.items():
-            if entity_id in wanted:
-                result.setdefault(entity_id, {})[name] = value
-        return result
+        return self._db.counters[key]
 
 
 class FakeEventRepository(_Repository):
