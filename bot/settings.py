@@ -38,6 +38,8 @@ class DatabaseSettings(_Section):
             raise ValueError(
                 "must start with sqlite+aiosqlite:///, sqlite:/// or postgresql+asyncpg://"
             )
+        if value.startswith("sqlite") and value.split(":///", 1)[1] in ("", ":memory:"):
+            raise ValueError("must name a SQLite file (an in-memory database would not persist)")
         return value
 
 

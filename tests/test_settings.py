@@ -59,6 +59,7 @@ def test_config_file_replaces_the_defaults(tmp_path: Path) -> None:
         ({"ONE_BOT__WEB__PORT": "70000"}, "web.port"),
         ({"ONE_BOT__TELEGRAM__MODE": "carrier-pigeon"}, "telegram.mode"),
         ({"ONE_BOT__DATABASE__URL": "mysql://x"}, "database.url"),
+        ({"ONE_BOT__DATABASE__URL": "sqlite+aiosqlite:///:memory:"}, "must name a SQLite file"),
         ({"ONE_BOT__WEB__PROT": "80"}, "web.prot: unknown setting"),
         ({"ONE_BOT__NOSECTION__KEY": "1"}, "nosection"),
         ({"ONE_BOT__WEB": "1"}, "web"),
