@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
+import signal
 import sys
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -32,6 +34,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # python-telegram-bot's coming default (durations as timedelta); without it every 429
+    # and every timeout logs a deprecation warning.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
     args = _parser().parse_args(argv)
     try:
         settings = load_settings(args.config)
@@ -49,14 +54,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if command == "migrate":
             return asyncio.run(_migrate(settings))
-        if command == "run" and (settings.telegram.token or settings.discord.token):
-            platform = "telegram" if settings.telegram.token else "discord"
+        if command == "run" and settings.discord.token:
             print(
-                f"one-bot: {platform}.token is set, but this version has no {platform} "
-                "frontend yet. Unset it to use the console chat, or run `one-bot chat`.",
+                "one-bot: discord.token is set, but this version has no Discord frontend yet. "
+                "Unset it, or run `one-bot chat`.",
                 file=sys.stderr,
             )
             return 2
+        if command == "run" and settings.telegram.token:
+            return asyncio.run(_serve(settings))
         return asyncio.run(_chat(settings))
     except KeyboardInterrupt:
         return 130
@@ -72,6 +78,22 @@ async def _migrate(settings: Settings) -> int:
     finally:
         await database.dispose()
     print(f"database at revision {revision}")
+    return 0
+
+
+async def _serve(settings: Settings) -> int:
+    from bot import bootstrap
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with AsyncExitStack() as stack:
+        app = await bootstrap.build(settings, stack)
+        async with asyncio.TaskGroup() as tasks:
+            for server in bootstrap.servers(app):
+                tasks.create_task(server(stop))
+    log.info("stopped")
     return 0
 
 

@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 ENV_PREFIX = "ONE_BOT__"
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.yaml"
@@ -48,6 +56,18 @@ class TelegramSettings(_Section):
     mode: Literal["polling", "webhook"] = "polling"
     base_url: str | None = None
     base_file_url: str | None = None
+    # Webhook mode: the public https:// address of this bot's web server.
+    webhook_url: str | None = None
+    # Checked on every webhook call; a random one is made at start-up when unset.
+    webhook_secret: SecretStr | None = None
+    # Seconds between polls (0 = long polling back to back).
+    poll_interval: float = Field(default=0.0, ge=0.0, le=60.0)
+
+    @model_validator(mode="after")
+    def _webhook_needs_url(self) -> TelegramSettings:
+        if self.token is not None and self.mode == "webhook" and not self.webhook_url:
+            raise ValueError("telegram.webhook_url is required when telegram.mode is webhook")
+        return self
 
 
 class DiscordSettings(_Section):
@@ -83,7 +103,7 @@ class Settings(_Section):
 
 
 # Dotted keys that may only come from the environment.
-SECRET_KEYS = frozenset({"telegram.token", "discord.token"})
+SECRET_KEYS = frozenset({"telegram.token", "telegram.webhook_secret", "discord.token"})
 
 
 def load_settings(

@@ -50,6 +50,8 @@ class EventType(StrEnum):
     CREATOR_CREATED = "creator_created"
     CREATOR_UPDATED = "creator_updated"
     USER_ENGAGED = "user_engaged"
+    USER_UNREACHABLE = "user_unreachable"
+    USER_REACHABLE = "user_reachable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +66,15 @@ class UserRef:
     platform_user_id: str
     name: str = field(default="", compare=False)
     chat_id: str | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """How a platform identity maps to a person, and whether the bot can still reach them."""
+
+    user_id: int
+    chat_id: str | None
+    reachable: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
-from core.model import Entity, EntityType, Event, Relation, Status
+from core.model import Entity, EntityType, Event, Identity, Relation, Status
 
 
 class Clock(Protocol):
@@ -25,8 +25,8 @@ class Clock(Protocol):
 class IdentityRepository(Protocol):
     """Maps a chat platform's user id to the ``user`` entity of that person."""
 
-    async def find(self, platform: str, platform_user_id: str) -> tuple[int, str | None] | None:
-        """Return ``(user_id, chat_id)`` for this platform identity, or None if unknown."""
+    async def find(self, platform: str, platform_user_id: str) -> Identity | None:
+        """The person behind this platform identity, or None if unknown."""
         ...
 
     async def add(
@@ -37,6 +37,12 @@ class IdentityRepository(Protocol):
 
     async def set_chat(self, platform: str, platform_user_id: str, chat_id: str) -> None:
         """Remember where to reach this identity."""
+        ...
+
+    async def set_reachable(
+        self, platform: str, chat_id: str, reachable: bool, now: datetime
+    ) -> list[int]:
+        """Mark the identities that use this chat as (un)reachable; return their user ids."""
         ...
 
 

@@ -17,6 +17,7 @@ from tests.snapshots import snapshot  # noqa: F401 — a fixture for every test 
 from tests.support import Chat
 
 POSTGRES_ENV = "ONE_BOT_TEST_POSTGRES_URL"
+os.environ.setdefault("PTB_TIMEDELTA", "true")  # as bot/cli.py sets it for the real program
 
 
 def sqlite_url(path: Path) -> str:

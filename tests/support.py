@@ -16,6 +16,7 @@ class RecordingResponder:
     typing_calls: int = 0
     sent: list[Reply] = field(default_factory=list)
     edits: list[tuple[MessageRef, Reply]] = field(default_factory=list)
+    payment_answers: list[tuple[bool, str | None]] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     async def typing(self) -> None:
@@ -27,6 +28,9 @@ class RecordingResponder:
 
     async def edit(self, ref: MessageRef, reply: Reply) -> None:
         self.edits.append((ref, reply))
+
+    async def answer_payment(self, ok: bool, error: str | None = None) -> None:
+        self.payment_answers.append((ok, error))
 
 
 class Chat:

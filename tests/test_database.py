@@ -13,7 +13,7 @@ from adapters.db import migrate
 from adapters.db.engine import Database, open_database
 from adapters.db.schema import connections, entities
 from adapters.db.unit_of_work import SqlUnitOfWork
-from core.model import EntityType, Relation, Status
+from core.model import EntityType, Identity, Relation, Status
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 TABLES = {"entities", "connections", "events", "identities", "counters", "creator_niches"}
@@ -146,7 +146,9 @@ async def test_repositories_round_trip(database: Database) -> None:
         assert await uow.identities.add("test", "42", user, "chat-1", NOW)
         assert not await uow.identities.add("test", "42", user, "chat-1", NOW)
         await uow.identities.set_chat("test", "42", "chat-2")
-        assert await uow.identities.find("test", "42") == (user, "chat-2")
+        assert await uow.identities.find("test", "42") == Identity(user, "chat-2", reachable=True)
+        assert await uow.identities.set_reachable("test", "chat-2", False, NOW) == [user]
+        assert await uow.identities.find("test", "42") == Identity(user, "chat-2", reachable=False)
         assert await uow.connections.add(user, creator, Relation.FOLLOWING, {"via": "x"}, NOW)
         assert not await uow.connections.add(user, creator, Relation.FOLLOWING, {}, NOW)
         assert await uow.connections.targets(user, Relation.FOLLOWING, 10) == [creator]

@@ -26,6 +26,7 @@ def test_environment_overrides_nested_keys() -> None:
         environ={
             "ONE_BOT__WEB__PORT": "9000",
             "ONE_BOT__TELEGRAM__MODE": "webhook",
+            "ONE_BOT__TELEGRAM__WEBHOOK_URL": "https://bot.example.com",
             "ONE_BOT__TELEGRAM__TOKEN": "123:abc",
             "ONE_BOT__LOGGING__LEVEL": "debug",
             "UNRELATED": "x",
@@ -58,6 +59,11 @@ def test_config_file_replaces_the_defaults(tmp_path: Path) -> None:
         ({"ONE_BOT__WEB__PORT": "eighty"}, "web.port"),
         ({"ONE_BOT__WEB__PORT": "70000"}, "web.port"),
         ({"ONE_BOT__TELEGRAM__MODE": "carrier-pigeon"}, "telegram.mode"),
+        (
+            {"ONE_BOT__TELEGRAM__MODE": "webhook", "ONE_BOT__TELEGRAM__TOKEN": "1:a"},
+            "telegram.webhook_url is required",
+        ),
+        ({"ONE_BOT__TELEGRAM__POLL_INTERVAL": "-1"}, "telegram.poll_interval"),
         ({"ONE_BOT__DATABASE__URL": "mysql://x"}, "database.url"),
         ({"ONE_BOT__DATABASE__URL": "sqlite+aiosqlite:///:memory:"}, "must name a SQLite file"),
         ({"ONE_BOT__WEB__PROT": "80"}, "web.prot: unknown setting"),

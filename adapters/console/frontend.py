@@ -43,8 +43,15 @@ class ConsoleResponder:
     async def edit(self, ref: MessageRef, reply: Reply) -> None:
         await self._show(reply, edited=True)
 
+    async def answer_payment(self, ok: bool, error: str | None = None) -> None:
+        # The console has no payment rail of its own, so no payment ever waits for an answer.
+        return None
+
     async def _show(self, reply: Reply, *, edited: bool) -> None:
         lines = [f"{t('console.edited')} {reply.text}" if edited else reply.text]
+        if reply.media is not None:
+            kind, name, size = reply.media.kind, reply.media.file_name, len(reply.media.data)
+            lines.append(t("console.media", kind=kind, name=name, size=size))
         self.last_buttons = reply.all_buttons
         if self.last_buttons:
             choices = [

@@ -95,6 +95,7 @@ class SqliteDatabase(Database):
         # Transactions are serialised anyway, so the thread keeps one connection open rather
         # than checking one out of a pool (and resetting it) for every unit of work.
         self._conn: Connection | None = None
+        self._disposed = False
         event.listen(self._engine, "connect", _configure_sqlite)
         event.listen(self._engine, "begin", _begin_immediate)
 
@@ -118,6 +119,10 @@ class SqliteDatabase(Database):
                 await session.close()
 
     async def dispose(self) -> None:
+        if self._disposed:
+            return
+        self._disposed = True
+
         def close() -> None:
             if self._conn is not None:
                 self._conn.close()

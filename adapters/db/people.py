@@ -9,10 +9,11 @@ from sqlalchemy import Connection, bindparam, select, update
 from adapters.db.engine import Session
 from adapters.db.schema import counters, identities
 from adapters.db.sql import insert_for, to_millis
+from core.model import Identity
 
 _i = identities.c
 _KEY = (_i.platform == bindparam("p"), _i.platform_user_id == bindparam("u"))
-_FIND = select(_i.user_id, _i.chat_id).where(*_KEY)
+_FIND = select(_i.user_id, _i.chat_id, _i.unreachable_at).where(*_KEY)
 _SET_CHAT = update(identities).where(*_KEY).values(chat_id=bindparam("chat"))
 
 
@@ -20,10 +21,12 @@ class SqlIdentityRepository:
     def __init__(self, session: Session) -> None:
         self._s = session
 
-    async def find(self, platform: str, platform_user_id: str) -> tuple[int, str | None] | None:
+    async def find(self, platform: str, platform_user_id: str) -> Identity | None:
         params = {"p": platform, "u": platform_user_id}
         row = await self._s.run(lambda c: c.execute(_FIND, params).first())
-        return (row.user_id, row.chat_id) if row else None
+        if row is None:
+            return None
+        return Identity(row.user_id, row.chat_id, reachable=row.unreachable_at is None)
 
     async def add(
         self, platform: str, platform_user_id: str, user_id: int, chat_id: str | None, now: datetime
@@ -45,6 +48,17 @@ class SqlIdentityRepository:
     async def set_chat(self, platform: str, platform_user_id: str, chat_id: str) -> None:
         params = {"p": platform, "u": platform_user_id, "chat": chat_id}
         await self._s.run(lambda c: c.execute(_SET_CHAT, params))
+
+    async def set_reachable(
+        self, platform: str, chat_id: str, reachable: bool, now: datetime
+    ) -> list[int]:
+        stmt = (
+            update(identities)
+            .where(_i.platform == platform, _i.chat_id == chat_id)
+            .values(unreachable_at=None if reachable else to_millis(now))
+            .returning(_i.user_id)
+        )
+        return list(await self._s.run(lambda c: c.execute(stmt).scalars().all()))
 
 
 class SqlCounterRepository:

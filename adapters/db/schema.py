@@ -120,6 +120,8 @@ identities = Table(
     Column("user_id", Id, ForeignKey("entities.id", ondelete="CASCADE"), nullable=False),
     Column("chat_id", String(64)),
     Column("created_at", Millis, nullable=False),
+    # When the platform last refused delivery to chat_id; NULL while reachable.
+    Column("unreachable_at", Millis),
 )
 
 counters = Table(
@@ -160,5 +162,6 @@ Index("to_type", connections.c.to_entity_id, connections.c.relationship_type)
 Index("entity_type_time", events.c.entity_id, events.c.event_type, events.c.timestamp)
 Index("entity_time", events.c.entity_id, events.c.timestamp)
 Index("ix_identities_user", identities.c.user_id)
+Index("ix_identities_chat", identities.c.platform, identities.c.chat_id)
 Index("ix_counters_name_value", counters.c.name, counters.c.value)
 Index("ix_creator_niches_creator", creator_niches.c.creator_id)

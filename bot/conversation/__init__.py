@@ -3,7 +3,26 @@
 Frontends (console, Telegram, Discord) only translate between their platform and these types.
 """
 
-from bot.conversation.messages import Attachment, Button, Incoming, MessageRef, Reply, Responder
+from bot.conversation.messages import (
+    Attachment,
+    Button,
+    Incoming,
+    Media,
+    MessageRef,
+    Payment,
+    Reply,
+    Responder,
+)
 from bot.conversation.router import Router
 
-__all__ = ["Attachment", "Button", "Incoming", "MessageRef", "Reply", "Responder", "Router"]
+__all__ = [
+    "Attachment",
+    "Button",
+    "Incoming",
+    "Media",
+    "MessageRef",
+    "Payment",
+    "Reply",
+    "Responder",
+    "Router",
+]

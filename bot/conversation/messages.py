@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,6 +14,17 @@ class Attachment:
     mime_type: str | None
     size: int
     file_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    """A payment step reported by the platform (Telegram Stars: pre-checkout, then success)."""
+
+    stage: Literal["pre_checkout", "successful"]
+    payload: str
+    currency: str
+    total_amount: int
+    provider_charge_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +42,7 @@ class Incoming:
     text: str = ""
     button: str | None = None
     attachment: Attachment | None = None
+    payment: Payment | None = None
     is_private: bool = True
 
 
@@ -48,11 +60,21 @@ class Button:
 
 
 @dataclass(frozen=True, slots=True)
+class Media:
+    """A picture or a file sent with a reply (charts, reports)."""
+
+    kind: Literal["image", "document"]
+    data: bytes
+    file_name: str
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
-    """A message to show: plain text (frontends escape it) and rows of buttons."""
+    """A message to show: plain text (frontends escape it), rows of buttons, maybe a file."""
 
     text: str
     buttons: tuple[tuple[Button, ...], ...] = field(default=())
+    media: Media | None = None
 
     @property
     def all_buttons(self) -> list[Button]:
@@ -80,4 +102,8 @@ class Responder(Protocol):
 
     async def edit(self, ref: MessageRef, reply: Reply) -> None:
         """Replace the text and buttons of a message sent earlier."""
+        ...
+
+    async def answer_payment(self, ok: bool, error: str | None = None) -> None:
+        """Accept or refuse a pending payment (Telegram's pre-checkout query)."""
         ...

@@ -56,10 +56,17 @@ class Router:
 
     async def dispatch(self, incoming: Incoming, responder: Responder) -> MessageRef | None:
         """Handle one thing a person did and send the reply; never raises for bad input."""
+        if incoming.payment is not None:
+            return await self._payment(incoming, responder)
         line = incoming.button if incoming.button is not None else incoming.text
         parsed = parse_command(line[:MAX_INPUT])
         if parsed is None:
-            key = "button_expired" if incoming.button is not None else "not_a_command"
+            if incoming.button is not None:
+                key = "button_expired"
+            elif incoming.attachment is not None:
+                key = "attachment_unused"
+            else:
+                key = "not_a_command"
             return await responder.send(Reply(texts.t(key)))
         name, args = parsed
         command = self._commands.get(name)
@@ -67,6 +74,15 @@ class Router:
             return await responder.send(Reply(texts.t("unknown_command", command=name[:32])))
         context = Context(incoming, name, args, self._services, responder, self.commands)
         return await responder.send(await self._run(command, context))
+
+    async def _payment(self, incoming: Incoming, responder: Responder) -> MessageRef | None:
+        # No purchase is ever offered yet, so nothing may be paid: refuse before money moves.
+        assert incoming.payment is not None
+        if incoming.payment.stage == "pre_checkout":
+            await responder.answer_payment(False, texts.t("payment.unavailable"))
+            return None
+        log.error("payment without an offer: %s", incoming.payment)
+        return await responder.send(Reply(texts.t("payment.unexpected")))
 
     async def _run(self, command: Command, context: Context) -> Reply:
         try:

@@ -16,6 +16,7 @@ EN: Mapping[str, str] = {
         "• /creators — discover creators (or /creators NICHE)\n"
         "• /help — everything you can do"
     ),
+    "start.deep_link": "👋 Welcome to ONE, {name}! Here is the creator you came for:",
     "start.welcome_creator": "👋 Welcome back, {name}! You run @{handle}. /help lists your tools.",
     "help.title": "Here is what you can do:",
     "help.fans": "For fans",
@@ -40,7 +41,7 @@ EN: Mapping[str, str] = {
     "cmd.profile": "Show or edit your creator profile",
     "cmd.events": "Latest activity around your profile",
     # --- syntax (help lines) ------------------------------------------------------------------
-    "syntax.start": "/start",
+    "syntax.start": "/start [HANDLE]",
     "syntax.help": "/help",
     "syntax.creators": "/creators [NICHE]",
     "syntax.creator": "/creator HANDLE",
@@ -52,7 +53,7 @@ EN: Mapping[str, str] = {
     "syntax.events": "/events",
     "help.line": "{syntax} — {description}",
     # --- usage lines -------------------------------------------------------------------------
-    "usage.start": "/start",
+    "usage.start": "/start [HANDLE] — e.g. /start alice opens @alice's profile",
     "usage.help": "/help",
     "usage.creators": "/creators [NICHE] — e.g. /creators fitness",
     "usage.creator": "/creator HANDLE — e.g. /creator alice",
@@ -79,6 +80,11 @@ EN: Mapping[str, str] = {
     "button_expired": "That button no longer works. Send /help to start again.",
     "apology": "😕 Sorry, something went wrong on our side. Please try again in a moment.",
     "working": "⏳ Working on it…",
+    "attachment_unused": "Thanks! I can't use files here yet. Send /help to see what I can do.",
+    "payment.unavailable": "Payments are not open yet. Nothing was charged.",
+    "payment.unexpected": (
+        "We received a payment we did not expect. Our team has been alerted and will refund it."
+    ),
     # --- creators & profiles -----------------------------------------------------------------
     "creators.title": "🔎 Creators",
     "creators.title_niche": "🔎 Creators in “{niche}”",
@@ -158,6 +164,7 @@ EN: Mapping[str, str] = {
     "console.as_usage": "/as NAME — e.g. /as alice",
     "console.no_such_button": "There is no button {number} on the last message.",
     "console.edited": "(edited)",
+    "console.media": "[{kind}: {name}, {size} bytes]",
     "console.bye": "Bye!",
 }
 

@@ -13,10 +13,13 @@ async def resolve_user(uow: UnitOfWork, clock: Clock, who: UserRef) -> int:
     """The user id of ``who`` inside the caller's unit of work, creating the person if new."""
     found = await uow.identities.find(who.platform, who.platform_user_id)
     if found is not None:
-        user_id, chat_id = found
-        if who.chat_id is not None and who.chat_id != chat_id:
+        if who.chat_id is not None and who.chat_id != found.chat_id:
             await uow.identities.set_chat(who.platform, who.platform_user_id, who.chat_id)
-        return user_id
+        if not found.reachable and who.chat_id is not None:
+            # They wrote to us again: they can be reached again.
+            await uow.identities.set_reachable(who.platform, who.chat_id, True, clock.now())
+            await log_event(uow, clock, found.user_id, EventType.USER_REACHABLE)
+        return found.user_id
     now = clock.now()
     name = " ".join(who.name.split())[:NAME_MAX] or f"{who.platform}:{who.platform_user_id}"
     new_id = await uow.entities.add(EntityType.USER, name, None, {}, now)
@@ -27,7 +30,7 @@ async def resolve_user(uow: UnitOfWork, clock: Clock, who: UserRef) -> int:
         await uow.entities.delete(user_id)
         found = await uow.identities.find(who.platform, who.platform_user_id)
         assert found is not None
-        return found[0]
+        return found.user_id
     await log_event(
         uow, clock, user_id, EventType.USER_CREATED, metadata={"platform": who.platform}
     )
@@ -61,6 +64,25 @@ class IdentityService:
             user_id = await resolve_user(uow, self._clock, who)
             await uow.commit()
         return user_id
+
+    async def mark_unreachable(self, platform: str, chat_id: str | int) -> None:
+        """The platform refused delivery to this chat (blocked, left): stop sending there.
+
+        Logged as an event on each person using that chat; cleared when they write again.
+        """
+        async with self._uow() as uow:
+            users = await uow.identities.set_reachable(
+                platform, str(chat_id), False, self._clock.now()
+            )
+            for user_id in users:
+                await log_event(
+                    uow,
+                    self._clock,
+                    user_id,
+                    EventType.USER_UNREACHABLE,
+                    metadata={"platform": platform},
+                )
+            await uow.commit()
 
     async def creator_handle(self, who: UserRef) -> str | None:
         """The handle of the creator ``who`` owns, or None for a fan."""

@@ -8,7 +8,16 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from core.model import ActorType, Counter, Entity, EntityType, Event, Relation, Status
+from core.model import (
+    ActorType,
+    Counter,
+    Entity,
+    EntityType,
+    Event,
+    Identity,
+    Relation,
+    Status,
+)
 from tests.fakes.store import ConnectionRow, FakeStore, IdentityRow, json_round_trip, to_millis
 
 
@@ -24,9 +33,11 @@ def _copy(entity: Entity, db: FakeStore) -> Entity:
 
 
 class FakeIdentityRepository(_Repository):
-    async def find(self, platform: str, platform_user_id: str) -> tuple[int, str | None] | None:
+    async def find(self, platform: str, platform_user_id: str) -> Identity | None:
         row = self._db.identities.get((platform, platform_user_id))
-        return (row.user_id, row.chat_id) if row else None
+        if row is None:
+            return None
+        return Identity(row.user_id, row.chat_id, reachable=row.unreachable_at is None)
 
     async def add(
         self, platform: str, platform_user_id: str, user_id: int, chat_id: str | None, now: datetime
@@ -38,6 +49,17 @@ class FakeIdentityRepository(_Repository):
             user_id, chat_id, to_millis(now)
         )
         return True
+
+    async def set_reachable(
+        self, platform: str, chat_id: str, reachable: bool, now: datetime
+    ) -> list[int]:
+        users = []
+        for key, row in self._db.identities.items():
+            if key[0] == platform and row.chat_id == chat_id:
+                at = None if reachable else to_millis(now)
+                self._db.identities[key] = replace(row, unreachable_at=at)
+                users.append(row.user_id)
+        return users
 
     async def set_chat(self, platform: str, platform_user_id: str, chat_id: str) -> None:
         row = self._db.identities.get((platform, platform_user_id))

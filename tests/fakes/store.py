@@ -58,6 +58,7 @@ class IdentityRow:
     user_id: int
     chat_id: str | None
     created_at: datetime
+    unreachable_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,20 @@ from __future__ import annotations
 from bot.conversation.context import Command, Context
 from bot.conversation.messages import Button, Reply
 from bot.conversation.texts import t
+from bot.conversation.views import profile_reply
+from core.errors import DomainError
 
 
 async def start(ctx: Context) -> Reply:
+    if ctx.args:
+        # A deep link (t.me/BOT?start=alice) opens that creator's profile.
+        try:
+            profile = await ctx.services.creators.profile(ctx.who, ctx.args)
+        except DomainError:
+            pass  # an old or mistyped link: the ordinary welcome is the best answer
+        else:
+            name = ctx.incoming.name or ctx.incoming.user_id
+            return profile_reply(profile, notice=t("start.deep_link", name=name))
     handle = await ctx.services.identities.creator_handle(ctx.who)
     name = ctx.incoming.name or ctx.incoming.user_id
     if handle:

@@ -1,0 +1,1 @@
+"""The Telegram frontend (python-telegram-bot 22): translation, ordering, the outbound limiter."""

@@ -1,0 +1,133 @@
+"""The Telegram frontend: a PTB ``Application`` whose one handler hands updates to the router."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import BotCommand, Update
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.request import BaseRequest
+
+from adapters.telegram_frontend.limiter import LimiterClock, OutboundLimiter
+from adapters.telegram_frontend.ordering import PerChatUpdateProcessor
+from adapters.telegram_frontend.responder import TelegramResponder
+from adapters.telegram_frontend.translate import incoming_from
+from bot.conversation import Router
+from bot.conversation.texts import t
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramOptions:
+    token: str
+    mode: str = "polling"
+    base_url: str | None = None
+    base_file_url: str | None = None
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    poll_interval: float = 0.0
+
+
+class TelegramFrontend:
+    """Translates between Telegram and the conversation; decides nothing itself."""
+
+    def __init__(
+        self,
+        options: TelegramOptions,
+        router: Router,
+        *,
+        request: BaseRequest | None = None,
+        limiter_clock: LimiterClock | None = None,
+        on_unreachable: Callable[[int], Awaitable[None]] | None = None,
+    ) -> None:
+        self.options = options
+        self._router = router
+        self.limiter = OutboundLimiter(clock=limiter_clock, on_unreachable=on_unreachable)
+        builder = (
+            ApplicationBuilder()
+            .token(options.token)
+            .rate_limiter(self.limiter)
+            .concurrent_updates(PerChatUpdateProcessor())
+        )
+        if options.base_url:
+            builder = builder.base_url(options.base_url)
+        if options.base_file_url:
+            builder = builder.base_file_url(options.base_file_url)
+        if request is not None:
+            builder = builder.request(request).get_updates_request(request)
+        if options.mode == "webhook":
+            builder = builder.updater(None)  # updates arrive through our web server
+        self.application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
+        self.application.add_handler(TypeHandler(Update, self._on_update))
+        self.application.add_error_handler(self._on_error)
+
+    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        incoming = incoming_from(update)
+        if incoming is None:
+            return
+        if update.callback_query is not None:
+            # Stops the button's spinner; the answer itself comes as a message.
+            await update.callback_query.answer()
+        query = update.pre_checkout_query
+        responder = TelegramResponder(
+            context.bot,
+            int(incoming.chat_id),
+            pre_checkout_query_id=query.id if query is not None else None,
+        )
+        try:
+            await self._router.dispatch(incoming, responder)
+        finally:
+            responder.close()
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("Telegram update failed: %r", update, exc_info=context.error)
+
+    async def feed(self, data: dict[str, Any]) -> None:
+        """Queue an update received by webhook (the JSON Telegram posted)."""
+        update = Update.de_json(data, self.application.bot)
+        await self.application.update_queue.put(update)
+
+    async def register_commands(self) -> None:
+        commands = [
+            BotCommand(command.name, t(command.description_key))
+            for command in self._router.commands
+        ]
+        await self.application.bot.set_my_commands(commands)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Serve until ``stop`` is set: long polling, or webhook updates fed by the web server."""
+        app = self.application
+        async with app:
+            await self.register_commands()
+            await app.start()
+            if app.updater is not None:
+                await app.updater.start_polling(
+                    poll_interval=self.options.poll_interval,
+                    allowed_updates=Update.ALL_TYPES,
+                )
+            else:
+                await app.bot.set_webhook(
+                    url=self.webhook_endpoint(),
+                    secret_token=self.options.webhook_secret,
+                    allowed_updates=Update.ALL_TYPES,
+                )
+            me = app.bot.username
+            log.info("Telegram: @%s is up (%s)", me, self.options.mode)
+            try:
+                await stop.wait()
+            finally:
+                if app.updater is not None and app.updater.running:
+                    await app.updater.stop()
+                await app.stop()
+
+    def webhook_endpoint(self) -> str:
+        assert self.options.webhook_url is not None
+        return self.options.webhook_url.rstrip("/") + WEBHOOK_PATH
+
+
+WEBHOOK_PATH = "/webhooks/telegram"

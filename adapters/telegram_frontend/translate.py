@@ -1,0 +1,95 @@
+"""Telegram updates → ``Incoming``; ``Reply`` → Bot API arguments. Translation only."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatType
+
+from bot.conversation import Attachment, Incoming, Payment, Reply
+
+PLATFORM = "telegram"
+
+
+def incoming_from(update: Update) -> Incoming | None:
+    """The ``Incoming`` an update means, or None for updates the bot does not act on."""
+    user = update.effective_user
+    if user is None or user.is_bot:
+        return None
+    name = user.full_name
+    if (query := update.pre_checkout_query) is not None:
+        payment = Payment(
+            stage="pre_checkout",
+            payload=query.invoice_payload,
+            currency=query.currency,
+            total_amount=query.total_amount,
+        )
+        return Incoming(PLATFORM, str(user.id), str(user.id), name=name, payment=payment)
+    chat = update.effective_chat
+    if chat is None:
+        return None
+    base: dict[str, Any] = {
+        "platform": PLATFORM,
+        "user_id": str(user.id),
+        "chat_id": str(chat.id),
+        "name": name,
+        "is_private": chat.type == ChatType.PRIVATE,
+    }
+    if (callback := update.callback_query) is not None:
+        return Incoming(**base, button=callback.data or "")
+    message = update.effective_message
+    if message is None:
+        return None
+    if (paid := message.successful_payment) is not None:
+        payment = Payment(
+            stage="successful",
+            payload=paid.invoice_payload,
+            currency=paid.currency,
+            total_amount=paid.total_amount,
+            provider_charge_id=paid.telegram_payment_charge_id,
+        )
+        return Incoming(**base, payment=payment)
+    text = message.text or message.caption or ""
+    return Incoming(**base, text=text, attachment=_attachment(message))
+
+
+def _attachment(message: Any) -> Attachment | None:
+    if (document := message.document) is not None:
+        return Attachment(
+            file_name=document.file_name or "document",
+            mime_type=document.mime_type,
+            size=document.file_size or 0,
+            file_id=document.file_id,
+        )
+    if message.photo:
+        largest = message.photo[-1]
+        return Attachment(
+            file_name=f"photo_{largest.file_unique_id}.jpg",
+            mime_type="image/jpeg",
+            size=largest.file_size or 0,
+            file_id=largest.file_id,
+        )
+    return None
+
+
+def html_text(reply: Reply) -> str:
+    """The reply's plain text made safe for ``parse_mode=HTML``."""
+    return html.escape(reply.text, quote=False)
+
+
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    if not reply.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(button.label, url=button.url)
+                if button.url is not None
+                else InlineKeyboardButton(button.label, callback_data=button.data)
+                for button in row
+            ]
+            for row in reply.buttons
+        ]
+    )

@@ -1,0 +1,1 @@
+"""The bot's own web server: webhooks (Telegram now; payments later) and a health check."""

@@ -1,0 +1,1 @@
+"""The Telegram frontend in-process: the real PTB Application on a recording request layer."""

@@ -1,0 +1,141 @@
+"""The outbound limiter: per-chat and overall pacing, 429 retry_after, 403 unreachable.
+
+Time is a fake clock: ``sleep`` advances it, so the schedule is checked without waiting.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from telegram.error import Forbidden, RetryAfter
+
+from adapters.db.schema import events, identities
+from adapters.telegram_frontend.limiter import Limits, OutboundLimiter
+from bot import bootstrap
+from tests.telegram.bot_api import RecordingBotApi, Updates
+from tests.telegram.conftest import FakeClock, Feed
+
+
+def limiter(clock: FakeClock, **kwargs: Any) -> OutboundLimiter:
+    return OutboundLimiter(clock=clock, **kwargs)
+
+
+async def send_times(
+    lim: OutboundLimiter, clock: FakeClock, chats: list[int], endpoint: str = "sendMessage"
+) -> list[float]:
+    times: list[float] = []
+
+    async def callback() -> bool:
+        times.append(clock.now)
+        return True
+
+    for chat in chats:
+        await lim.process_request(callback, (), {}, endpoint, {"chat_id": chat}, None)
+    return [round(t - 1000.0, 3) for t in times]
+
+
+async def test_private_chat_allows_a_burst_then_one_per_second() -> None:
+    clock = FakeClock()
+    times = await send_times(limiter(clock), clock, [7] * 6)
+    assert times == [0.0, 0.0, 0.0, 1.0, 2.0, 3.0]
+
+
+async def test_group_chat_is_paced_at_twenty_a_minute() -> None:
+    clock = FakeClock()
+    times = await send_times(limiter(clock), clock, [-100] * 5)
+    assert times == [0.0, 0.0, 0.0, 3.0, 6.0]
+
+
+async def test_overall_limit_spreads_many_chats_at_thirty_a_second() -> None:
+    clock = FakeClock()
+    times = await send_times(limiter(clock), clock, list(range(1, 91)))
+    assert times[29] == 0.0
+    assert times[-1] == pytest.approx(2.0, abs=0.01)
+    assert all(b >= a for a, b in zip(times, times[1:], strict=False))
+
+
+async def test_other_methods_are_not_throttled() -> None:
+    clock = FakeClock()
+    times = await send_times(limiter(clock), clock, [7] * 10, endpoint="sendChatAction")
+    assert times == [0.0] * 10
+
+
+async def test_retry_after_is_honoured_then_the_send_succeeds() -> None:
+    clock = FakeClock()
+    attempts: list[float] = []
+
+    async def flaky() -> bool:
+        attempts.append(clock.now)
+        if len(attempts) < 3:
+            raise RetryAfter(timedelta(seconds=5))
+        return True
+
+    lim = limiter(clock)
+    assert await lim.process_request(flaky, (), {}, "sendMessage", {"chat_id": 9}, None)
+    assert [round(a - 1000.0) for a in attempts] == [0, 5, 10]
+
+
+async def test_retry_after_gives_up_after_the_configured_retries() -> None:
+    clock = FakeClock()
+
+    async def always_429() -> bool:
+        raise RetryAfter(timedelta(seconds=2))
+
+    lim = limiter(clock, limits=Limits(max_retries=2))
+    with pytest.raises(RetryAfter):
+        await lim.process_request(always_429, (), {}, "sendMessage", {"chat_id": 9}, None)
+    assert clock.sleeps == [2, 2]
+
+
+async def test_forbidden_is_reported_once_and_not_retried() -> None:
+    clock = FakeClock()
+    reported: list[int] = []
+    calls = 0
+
+    async def report(chat_id: int) -> None:
+        reported.append(chat_id)
+
+    async def blocked() -> bool:
+        nonlocal calls
+        calls += 1
+        raise Forbidden("Forbidden: bot was blocked by the user")
+
+    lim = limiter(clock, on_unreachable=report)
+    with pytest.raises(Forbidden):
+        await lim.process_request(blocked, (), {}, "sendMessage", {"chat_id": 77}, None)
+    assert (calls, reported) == (1, [77])
+
+
+async def test_through_the_bot_a_429_is_retried_and_a_block_marks_the_fan_unreachable(
+    feed: Feed,
+    updates: Updates,
+    bot_api: RecordingBotApi,
+    tg_app: bootstrap.App,
+    limiter_clock: FakeClock,
+) -> None:
+    bot_api.fail("sendMessage", 555, 429)
+    await feed(updates.message(555, "/start"))
+    assert [c.method for c in bot_api.sent("sendMessage", 555)] == ["sendMessage"] * 2
+    assert 3.0 in limiter_clock.sleeps  # Telegram's retry_after
+
+    bot_api.fail("sendMessage", 555, 403)
+    await feed(updates.message(555, "/help"))
+    assert tg_app.database is not None
+    rows = await tg_app.database.execute(
+        lambda c: c.execute(select(identities.c.unreachable_at)).scalars().all()
+    )
+    assert rows != [None]
+    kinds = await tg_app.database.execute(
+        lambda c: c.execute(select(events.c.event_type)).scalars().all()
+    )
+    assert "user_unreachable" in kinds
+
+    # Writing again makes them reachable again.
+    await feed(updates.message(555, "/help"))
+    rows = await tg_app.database.execute(
+        lambda c: c.execute(select(identities.c.unreachable_at)).scalars().all()
+    )
+    assert rows == [None]

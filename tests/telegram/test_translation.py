@@ -1,0 +1,125 @@
+"""Every command family on Telegram: real Update JSON in, the Bot API calls that come out."""
+
+from __future__ import annotations
+
+from bot import bootstrap
+from tests.telegram.bot_api import RecordingBotApi, Updates
+from tests.telegram.conftest import Feed
+
+ALICE, BOB = 1001, 1002
+
+
+def buttons(call_params: dict[str, object]) -> list[tuple[str, str]]:
+    markup = call_params.get("reply_markup")
+    assert isinstance(markup, dict)
+    return [
+        (b["text"], b.get("callback_data") or b.get("url"))
+        for row in markup["inline_keyboard"]
+        for b in row
+    ]
+
+
+async def test_start_shows_typing_then_a_welcome_with_buttons(
+    feed: Feed, updates: Updates, bot_api: RecordingBotApi
+) -> None:
+    await feed(updates.message(BOB, "/start"))
+    [action] = bot_api.sent("sendChatAction", BOB)
+    assert action.params["action"] == "typing"
+    [welcome] = bot_api.sent("sendMessage", BOB)
+    assert welcome.params["parse_mode"] == "HTML"
+    assert "Welcome to ONE, Bob!" in welcome.params["text"]
+    assert buttons(welcome.params) == [
+        ("🔎 Discover creators", "/creators"),
+        ("❓ Help", "/help"),
+    ]
+    assert bot_api.calls.index(action) < bot_api.calls.index(welcome)
+
+
+async def test_register_discover_press_buttons_follow(
+    feed: Feed, updates: Updates, bot_api: RecordingBotApi
+) -> None:
+    await feed(updates.message(ALICE, "/register Alice <Smith> & Co | alice@example.com | fitness"))
+    assert "You're a creator now: Alice &lt;Smith&gt; &amp; Co (@alice)" in bot_api.texts(ALICE)[-1]
+
+    await feed(updates.message(BOB, "/creators fitness"))
+    listing = bot_api.sent("sendMessage", BOB)[-1]
+    assert buttons(listing.params) == [("@alice · 0 followers", "/creator alice")]
+
+    await feed(updates.button(BOB, "/creator alice"))
+    [answered] = bot_api.sent("answerCallbackQuery")
+    assert answered.params["callback_query_id"].startswith("cb")
+    profile = bot_api.sent("sendMessage", BOB)[-1]
+    assert buttons(profile.params) == [("➕ Follow", "/follow alice")]
+
+    await feed(updates.button(BOB, "/follow alice"))
+    assert "You now follow Alice &lt;Smith&gt; &amp; Co (@alice)" in bot_api.texts(BOB)[-1]
+    await feed(updates.message(BOB, "/following@one_test_bot"))
+    assert "(@alice) — 1 follower" in bot_api.texts(BOB)[-1]
+
+
+async def test_creator_admin_and_refusals(
+    feed: Feed, updates: Updates, bot_api: RecordingBotApi
+) -> None:
+    await feed(updates.message(ALICE, "/register Alice | alice@example.com | fitness"))
+    await feed(updates.message(ALICE, "/profile bio Runner <3"))
+    assert "Runner &lt;3" in bot_api.texts(ALICE)[-1]
+    await feed(updates.message(BOB, "/events"))
+    assert "This is for creators" in bot_api.texts(BOB)[-1]
+    await feed(updates.message(BOB, "/follow nobody"))
+    assert "No creator @nobody" in bot_api.texts(BOB)[-1]
+    await feed(updates.message(BOB, "/frobnicate"))
+    assert "I don't know /frobnicate" in bot_api.texts(BOB)[-1]
+    await feed(updates.message(BOB, "/follow"))
+    assert "How to use it:\n/follow HANDLE" in bot_api.texts(BOB)[-1]
+
+
+async def test_deep_link_opens_the_creator(
+    feed: Feed, updates: Updates, bot_api: RecordingBotApi
+) -> None:
+    await feed(updates.message(ALICE, "/register Alice | alice@example.com | fitness"))
+    await feed(updates.message(BOB, "/start alice"))
+    [reply] = bot_api.sent("sendMessage", BOB)
+    assert "Here is the creator you came for" in reply.params["text"]
+    assert "Alice (@alice)" in reply.params["text"]
+    assert buttons(reply.params) == [("➕ Follow", "/follow alice")]
+    await feed(updates.message(BOB, "/start no-such-creator"))
+    assert "Welcome to ONE, Bob!" in bot_api.texts(BOB)[-1]
+
+
+async def test_documents_and_plain_text(
+    feed: Feed, updates: Updates, bot_api: RecordingBotApi
+) -> None:
+    await feed(updates.document(BOB, "notes.txt", 1200))
+    assert "can't use files here yet" in bot_api.texts(BOB)[-1]
+    await feed(updates.message(BOB, "hello"))
+    assert "I answer commands" in bot_api.texts(BOB)[-1]
+
+
+async def test_pre_checkout_is_refused_while_nothing_is_for_sale(
+    feed: Feed, updates: Updates, bot_api: RecordingBotApi
+) -> None:
+    await feed(updates.pre_checkout(BOB))
+    [answer] = bot_api.sent("answerPreCheckoutQuery")
+    assert answer.params["ok"] is False
+    assert "Nothing was charged" in answer.params["error_message"]
+
+
+async def test_command_menu_comes_from_the_command_list(
+    tg_app: bootstrap.App, bot_api: RecordingBotApi
+) -> None:
+    frontend = bootstrap.telegram_frontend(tg_app, request=bot_api)
+    async with frontend.application:
+        await frontend.register_commands()
+    [menu] = bot_api.sent("setMyCommands")
+    names = [c["command"] for c in menu.params["commands"]]
+    assert names == [c.name for c in tg_app.router.commands]
+    assert {"start", "help", "creators", "follow", "register", "profile", "events"} <= set(names)
+
+
+async def test_an_unexpected_failure_is_logged_and_answered(
+    feed: Feed, updates: Updates, bot_api: RecordingBotApi, tg_app: bootstrap.App
+) -> None:
+    assert tg_app.database is not None
+    await tg_app.database.dispose()  # the database is gone: every command now fails
+    await feed(updates.message(BOB, "/following"))
+    assert "Sorry, something went wrong on our side" in bot_api.texts(BOB)[-1]
