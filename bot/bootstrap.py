@@ -22,7 +22,7 @@ from adapters.db.engine import Database, open_database
 from adapters.db.unit_of_work import SqlUnitOfWork
 from adapters.system_clock import SystemClock
 from adapters.telegram_frontend.frontend import TelegramFrontend, TelegramOptions
-from adapters.telegram_frontend.limiter import LimiterClock
+from adapters.telegram_frontend.limiter import Limits, LimiterClock
 from adapters.telegram_frontend.translate import PLATFORM
 from adapters.telegram_frontend.webhook import webhook_route
 from adapters.web.server import serve, web_app
@@ -83,6 +83,7 @@ def telegram_frontend(
     app: App,
     *,
     request: BaseRequest | None = None,
+    limits: Limits | None = None,
     limiter_clock: LimiterClock | None = None,
 ) -> TelegramFrontend:
     """The Telegram frontend for ``app``; tests replace the HTTP layer and the limiter's clock."""
@@ -103,6 +104,7 @@ def telegram_frontend(
         options,
         app.router,
         request=request,
+        limits=limits,
         limiter_clock=limiter_clock,
         on_unreachable=unreachable,
     )

@@ -12,9 +12,9 @@ from telegram import BotCommand, Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 from telegram.request import BaseRequest
 
-from adapters.telegram_frontend.limiter import LimiterClock, OutboundLimiter
+from adapters.telegram_frontend.limiter import Limits, LimiterClock, OutboundLimiter
 from adapters.telegram_frontend.ordering import PerChatUpdateProcessor
-from adapters.telegram_frontend.responder import TelegramResponder
+from adapters.telegram_frontend.responder import TYPING_GRACE_S, TelegramResponder
 from adapters.telegram_frontend.translate import incoming_from
 from bot.conversation import Router
 from bot.conversation.texts import t
@@ -42,12 +42,15 @@ class TelegramFrontend:
         router: Router,
         *,
         request: BaseRequest | None = None,
+        limits: Limits | None = None,
         limiter_clock: LimiterClock | None = None,
         on_unreachable: Callable[[int], Awaitable[None]] | None = None,
+        typing_grace: float = TYPING_GRACE_S,
     ) -> None:
         self.options = options
+        self._typing_grace = typing_grace
         self._router = router
-        self.limiter = OutboundLimiter(clock=limiter_clock, on_unreachable=on_unreachable)
+        self.limiter = OutboundLimiter(limits, clock=limiter_clock, on_unreachable=on_unreachable)
         builder = (
             ApplicationBuilder()
             .token(options.token)
@@ -78,6 +81,7 @@ class TelegramFrontend:
             context.bot,
             int(incoming.chat_id),
             pre_checkout_query_id=query.id if query is not None else None,
+            typing_grace=self._typing_grace,
         )
         try:
             await self._router.dispatch(incoming, responder)

@@ -16,6 +16,8 @@ log = logging.getLogger(__name__)
 
 # Telegram shows "typing…" for about 5 s; renew it while a command is still running.
 TYPING_RENEWAL_S = 4.5
+# Most commands answer within this; showing "typing…" for them would only cost an API call.
+TYPING_GRACE_S = 0.3
 
 
 class TelegramResponder:
@@ -27,10 +29,12 @@ class TelegramResponder:
         chat_id: int,
         *,
         pre_checkout_query_id: str | None = None,
+        typing_grace: float = TYPING_GRACE_S,
     ) -> None:
         self._bot = bot
         self._chat_id = chat_id
         self._pre_checkout_query_id = pre_checkout_query_id
+        self._typing_grace = typing_grace
         self._typing: asyncio.Task[None] | None = None
 
     async def typing(self) -> None:
@@ -38,6 +42,7 @@ class TelegramResponder:
             self._typing = asyncio.create_task(self._keep_typing(), name="telegram-typing")
 
     async def _keep_typing(self) -> None:
+        await asyncio.sleep(self._typing_grace)
         while True:
             try:
                 await self._bot.send_chat_action(self._chat_id, ChatAction.TYPING)

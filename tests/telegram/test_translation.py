@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+
+from adapters.telegram_frontend.frontend import TelegramFrontend
+from adapters.telegram_frontend.responder import TelegramResponder
 from bot import bootstrap
+from bot.conversation import Reply
 from tests.telegram.bot_api import RecordingBotApi, Updates
 from tests.telegram.conftest import Feed
 
-ALICE, BOB = 1001, 1002
+ALICE, BOB, CAROL = 1001, 1002, 1003
 
 
 def buttons(call_params: dict[str, object]) -> list[tuple[str, str]]:
@@ -19,12 +24,10 @@ def buttons(call_params: dict[str, object]) -> list[tuple[str, str]]:
     ]
 
 
-async def test_start_shows_typing_then_a_welcome_with_buttons(
+async def test_start_answers_with_a_welcome_and_buttons(
     feed: Feed, updates: Updates, bot_api: RecordingBotApi
 ) -> None:
     await feed(updates.message(BOB, "/start"))
-    [action] = bot_api.sent("sendChatAction", BOB)
-    assert action.params["action"] == "typing"
     [welcome] = bot_api.sent("sendMessage", BOB)
     assert welcome.params["parse_mode"] == "HTML"
     assert "Welcome to ONE, Bob!" in welcome.params["text"]
@@ -32,7 +35,25 @@ async def test_start_shows_typing_then_a_welcome_with_buttons(
         ("🔎 Discover creators", "/creators"),
         ("❓ Help", "/help"),
     ]
-    assert bot_api.calls.index(action) < bot_api.calls.index(welcome)
+
+
+async def test_typing_shows_while_a_slow_command_runs_and_stops_with_the_answer(
+    telegram: TelegramFrontend, bot_api: RecordingBotApi
+) -> None:
+    bot = telegram.application.bot
+    slow = TelegramResponder(bot, BOB, typing_grace=0.0)
+    await slow.typing()
+    await asyncio.sleep(0.05)  # the command is still working…
+    await slow.send(Reply("done"))
+    methods = [c.method for c in bot_api.calls if c.chat_id == BOB]
+    assert methods == ["sendChatAction", "sendMessage"]
+    assert bot_api.sent("sendChatAction")[0].params["action"] == "typing"
+
+    quick = TelegramResponder(bot, CAROL, typing_grace=0.3)
+    await quick.typing()
+    await quick.send(Reply("done at once"))
+    await asyncio.sleep(0.35)
+    assert bot_api.sent("sendChatAction", CAROL) == []  # a quick answer needs no indicator
 
 
 async def test_register_discover_press_buttons_follow(
