@@ -30,13 +30,13 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
-from telegram import Update  # noqa: E402
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler  # noqa: E402
+from telegram import Update
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
-from adapters.telegram_frontend.limiter import Limits  # noqa: E402
-from bot import bootstrap  # noqa: E402
-from bot.settings import load_settings  # noqa: E402
-from tests.telegram.bot_api import RecordingBotApi, Updates  # noqa: E402
+from adapters.telegram_frontend.limiter import Limits
+from bot import bootstrap
+from bot.settings import load_settings
+from tests.telegram.bot_api import RecordingBotApi, Updates
 
 UNLIMITED = Limits(per_second=1e9, private_per_second=1e9, private_burst=10**6)
 ROUNDS = 5

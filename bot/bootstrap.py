@@ -22,7 +22,7 @@ from adapters.db.engine import Database, open_database
 from adapters.db.unit_of_work import SqlUnitOfWork
 from adapters.system_clock import SystemClock
 from adapters.telegram_frontend.frontend import TelegramFrontend, TelegramOptions
-from adapters.telegram_frontend.limiter import Limits, LimiterClock
+from adapters.telegram_frontend.limiter import LimiterClock, Limits
 from adapters.telegram_frontend.translate import PLATFORM
 from adapters.telegram_frontend.webhook import webhook_route
 from adapters.web.server import serve, web_app

@@ -12,7 +12,7 @@ from telegram import BotCommand, Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 from telegram.request import BaseRequest
 
-from adapters.telegram_frontend.limiter import Limits, LimiterClock, OutboundLimiter
+from adapters.telegram_frontend.limiter import LimiterClock, Limits, OutboundLimiter
 from adapters.telegram_frontend.ordering import PerChatUpdateProcessor
 from adapters.telegram_frontend.responder import TYPING_GRACE_S, TelegramResponder
 from adapters.telegram_frontend.translate import incoming_from
