@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from telegram import BotCommand, Update
+from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 from telegram.request import BaseRequest
 
@@ -74,8 +76,10 @@ class TelegramFrontend:
         if incoming is None:
             return
         if update.callback_query is not None:
-            # Stops the button's spinner; the answer itself comes as a message.
-            await update.callback_query.answer()
+            # Stops the button's spinner; the answer itself comes as a message. A press older
+            # than Telegram keeps queries for can't be acknowledged, but is still handled.
+            with contextlib.suppress(TelegramError):
+                await update.callback_query.answer()
         query = update.pre_checkout_query
         responder = TelegramResponder(
             context.bot,
