@@ -41,8 +41,8 @@ class Call:
 @dataclass
 class RecordingBotApi(BaseRequest):
     calls: list[Call] = field(default_factory=list)
-    # (method, chat_id) → HTTP status codes to answer next, e.g. [429] or [403].
-    failures: dict[tuple[str, int], deque[int]] = field(default_factory=dict)
+    # (method, chat_id) → (HTTP status, description) to answer next, e.g. 429 or 403.
+    failures: dict[tuple[str, int], deque[tuple[int, str | None]]] = field(default_factory=dict)
     updates: deque[dict[str, Any]] = field(default_factory=deque)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
 
@@ -56,8 +56,11 @@ class RecordingBotApi(BaseRequest):
     async def shutdown(self) -> None:
         return None
 
-    def fail(self, method: str, chat_id: int, *statuses: int) -> None:
-        self.failures.setdefault((method, chat_id), deque()).extend(statuses)
+    def fail(
+        self, method: str, chat_id: int, *statuses: int, description: str | None = None
+    ) -> None:
+        queue = self.failures.setdefault((method, chat_id), deque())
+        queue.extend((status, description) for status in statuses)
 
     def sent(self, method: str = "sendMessage", chat_id: int | None = None) -> list[Call]:
         return [c for c in self.calls if c.method == method and chat_id in (None, c.chat_id)]
@@ -81,10 +84,10 @@ class RecordingBotApi(BaseRequest):
         self.calls.append(call)
         queued = self.failures.get((endpoint, call.chat_id or 0))
         if queued:
-            return self._error(queued.popleft())
+            return self._error(*queued.popleft())
         return 200, json.dumps({"ok": True, "result": self._result(call)}).encode()
 
-    def _error(self, status: int) -> tuple[int, bytes]:
+    def _error(self, status: int, description: str | None) -> tuple[int, bytes]:
         body: dict[str, Any] = {"ok": False, "error_code": status}
         if status == 429:
             body |= {"description": "Too Many Requests: retry after 3"}
@@ -92,7 +95,7 @@ class RecordingBotApi(BaseRequest):
         elif status == 403:
             body["description"] = "Forbidden: bot was blocked by the user"
         else:
-            body["description"] = "Bad Request: something"
+            body["description"] = description or "Bad Request: something"
         return status, json.dumps(body).encode()
 
     def _result(self, call: Call) -> Any:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+from telegram.error import BadRequest
+
 from adapters.telegram_frontend.frontend import TelegramFrontend
 from adapters.telegram_frontend.responder import TelegramResponder
 from bot import bootstrap
-from bot.conversation import Reply
+from bot.conversation import Button, Media, Reply
 from tests.telegram.bot_api import RecordingBotApi, Updates
 from tests.telegram.conftest import Feed
 
@@ -144,3 +147,34 @@ async def test_an_unexpected_failure_is_logged_and_answered(
     await tg_app.database.dispose()  # the database is gone: every command now fails
     await feed(updates.message(BOB, "/following"))
     assert "Sorry, something went wrong on our side" in bot_api.texts(BOB)[-1]
+
+
+async def test_files_edits_and_long_text(
+    telegram: TelegramFrontend, bot_api: RecordingBotApi
+) -> None:
+    responder = TelegramResponder(telegram.application.bot, BOB)
+    chart = Media("image", b"\x89PNG...", "stats.png")
+    await responder.send(Reply("Your <week>", media=chart))
+    [photo] = bot_api.sent("sendPhoto", BOB)
+    assert photo.params["caption"] == "Your &lt;week&gt;"
+    report = Media("document", b"%PDF-1.7", "report.pdf")
+    await responder.send(Reply("Report", ((Button("Open", url="https://example.com"),),), report))
+    [document] = bot_api.sent("sendDocument", BOB)
+    assert buttons(document.params) == [("Open", "https://example.com")]
+
+    ref = await responder.send(Reply("⏳ 1 of 3"))
+    await responder.edit(ref, Reply("⏳ 2 of 3"))
+    [edit] = bot_api.sent("editMessageText", BOB)
+    assert (str(edit.params["message_id"]), edit.params["text"]) == (ref.message_id, "⏳ 2 of 3")
+
+    same = "Bad Request: message is not modified: specified new message content is the same"
+    bot_api.fail("editMessageText", BOB, 400, description=same)
+    await responder.edit(ref, Reply("⏳ 2 of 3"))  # a repeated progress step is no failure
+    bot_api.fail("editMessageText", BOB, 400, description="Bad Request: message to edit not found")
+    with pytest.raises(BadRequest):
+        await responder.edit(ref, Reply("⏳ 3 of 3"))
+
+    await responder.send(Reply("&" * 5000))
+    long_text = bot_api.texts(BOB)[-1]
+    assert len(long_text) <= 4096
+    assert long_text.endswith("&amp;…")
