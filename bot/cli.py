@@ -11,6 +11,7 @@ import sys
 from contextlib import AsyncExitStack
 from pathlib import Path
 
+from bot import redaction
 from bot.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("one-bot")
@@ -48,8 +49,11 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    redaction.install(settings, logging.root.handlers)
     # Alembic narrates every step at INFO; our own line says which revision the schema is at.
-    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.root.level))
+    # httpx logs every request URL at INFO, and python-telegram-bot's hold the bot's token.
+    for noisy in ("alembic", "httpx"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.root.level))
     command = args.command or "run"
     try:
         if command == "migrate":
