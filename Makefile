@@ -30,8 +30,24 @@ lint: $(VENV)/.installed
 test: lint
 	$(BIN)/pytest
 
+# The Bot API emulator the Telegram end-to-end tests start (tests/e2e/emulator, npm packages).
+# Without npm those tests skip, except under CI, where they must run.
+EMULATOR := tests/e2e/emulator
+
+test: $(EMULATOR)/node_modules/.installed
+
+$(EMULATOR)/node_modules/.installed: $(EMULATOR)/package.json $(EMULATOR)/package-lock.json
+	@if command -v npm >/dev/null; then \
+	  cd $(EMULATOR) && npm ci --no-audit --no-fund && touch node_modules/.installed; \
+	elif [ -n "$$CI" ]; then \
+	  echo "npm not found: CI must run the Telegram emulator tests"; exit 1; \
+	else \
+	  echo "npm not found: the Telegram emulator tests will be skipped"; \
+	fi
+
 bench: $(VENV)/.installed
 	$(BIN)/python bench/core_commands.py
+	$(BIN)/python bench/telegram_updates.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -8,6 +8,7 @@ Secrets (tokens, API keys, the mnemonic) are accepted from the environment only 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -24,6 +25,7 @@ from pydantic import (
 )
 
 ENV_PREFIX = "ONE_BOT__"
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.yaml"
 
 
@@ -62,6 +64,13 @@ class TelegramSettings(_Section):
     webhook_secret: SecretStr | None = None
     # Seconds between polls (0 = long polling back to back).
     poll_interval: float = Field(default=0.0, ge=0.0, le=60.0)
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _telegram_accepts(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _WEBHOOK_SECRET.fullmatch(value.get_secret_value()):
+            raise ValueError("use 1 to 256 of the characters A-Z a-z 0-9 _ - (Telegram's rule)")
+        return value
 
     @model_validator(mode="after")
     def _webhook_needs_url(self) -> TelegramSettings:

@@ -95,10 +95,15 @@ class TelegramFrontend:
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("Telegram update failed: %r", update, exc_info=context.error)
 
-    async def feed(self, data: dict[str, Any]) -> None:
-        """Queue an update received by webhook (the JSON Telegram posted)."""
-        update = Update.de_json(data, self.application.bot)
+    async def feed(self, data: dict[str, Any]) -> bool:
+        """Queue an update received by webhook; False if the JSON is not an Update."""
+        try:
+            update = Update.de_json(data, self.application.bot)
+        except (KeyError, TypeError, ValueError):
+            log.warning("webhook: not a Telegram update: %.200r", data)
+            return False
         await self.application.update_queue.put(update)
+        return True
 
     async def register_commands(self) -> None:
         commands = [
@@ -113,20 +118,19 @@ class TelegramFrontend:
         async with app:
             await self.register_commands()
             await app.start()
-            if app.updater is not None:
-                await app.updater.start_polling(
-                    poll_interval=self.options.poll_interval,
-                    allowed_updates=Update.ALL_TYPES,
-                )
-            else:
-                await app.bot.set_webhook(
-                    url=self.webhook_endpoint(),
-                    secret_token=self.options.webhook_secret,
-                    allowed_updates=Update.ALL_TYPES,
-                )
-            me = app.bot.username
-            log.info("Telegram: @%s is up (%s)", me, self.options.mode)
-            try:
+            try:  # from here on, whatever fails must stop the application before shutdown
+                if app.updater is not None:
+                    await app.updater.start_polling(
+                        poll_interval=self.options.poll_interval,
+                        allowed_updates=Update.ALL_TYPES,
+                    )
+                else:
+                    await app.bot.set_webhook(
+                        url=self.webhook_endpoint(),
+                        secret_token=self.options.webhook_secret,
+                        allowed_updates=Update.ALL_TYPES,
+                    )
+                log.info("Telegram: @%s is up (%s)", app.bot.username, self.options.mode)
                 await stop.wait()
             finally:
                 if app.updater is not None and app.updater.running:

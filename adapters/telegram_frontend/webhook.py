@@ -31,7 +31,8 @@ def webhook_route(frontend: TelegramFrontend, secret: str) -> Route:
             return Response(status_code=400)
         if not isinstance(data, dict) or "update_id" not in data:
             return Response(status_code=400)
-        await frontend.feed(data)
+        if not await frontend.feed(data):
+            return Response(status_code=400)
         return Response(status_code=200)
 
     return Route(WEBHOOK_PATH, receive, methods=["POST"])

@@ -6,7 +6,9 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 import httpx
+import pytest
 from telegram import Update
+from telegram.error import BadRequest
 
 from adapters.telegram_frontend.frontend import TelegramFrontend
 from adapters.telegram_frontend.ordering import PerChatUpdateProcessor
@@ -79,6 +81,10 @@ async def test_webhook_refuses_calls_without_the_secret(
         right = {SECRET_HEADER: "s3cret-token"}
         response = await client.post("/webhooks/telegram", content=b"not json", headers=right)
         assert response.status_code == 400
+        broken = {"update_id": 1, "message": {"text": "no date, no chat"}}
+        response = await client.post("/webhooks/telegram", json=broken, headers=right)
+        assert response.status_code == 400
+        assert queue.empty()
         response = await client.post("/webhooks/telegram", json=update, headers=right)
         assert response.status_code == 200
         queued = await queue.get()
@@ -86,3 +92,12 @@ async def test_webhook_refuses_calls_without_the_secret(
         assert queued.effective_user is not None
         assert queued.effective_user.id == BOB
         assert (await client.get("/health")).json() == {"status": "ok"}
+
+
+async def test_a_failed_start_reports_the_real_cause(
+    telegram: TelegramFrontend, bot_api: RecordingBotApi
+) -> None:
+    bot_api.fail("deleteWebhook", 0, 400, description="Bad Request: the start went wrong")
+    with pytest.raises(BadRequest, match=r"(?i)the start went wrong"):
+        await telegram.run(asyncio.Event())
+    assert not telegram.application.running
