@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 from pydantic import SecretStr
 
-from bot.settings import Settings
+from bot.settings import Settings, webhook_secret
 
 MASK = "«redacted»"
 
@@ -40,8 +40,10 @@ class RedactSecrets(logging.Filter):
 
 
 def secrets_of(settings: Settings) -> list[str]:
-    """Every secret value in the settings."""
+    """Every secret value in the settings, and the webhook secret derived from them."""
     found: list[str] = []
+    if settings.telegram.token is not None:
+        found.append(webhook_secret(settings.telegram))
     for section in settings.model_dump().values():
         for value in section.values() if isinstance(section, dict) else ():
             if isinstance(value, SecretStr):

@@ -7,6 +7,8 @@ Secrets (tokens, API keys, the mnemonic) are accepted from the environment only 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import re
 from collections.abc import Mapping
@@ -65,6 +67,13 @@ class TelegramSettings(_Section):
     # Seconds between polls (0 = long polling back to back).
     poll_interval: float = Field(default=0.0, ge=0.0, le=60.0)
 
+    @field_validator("base_url", "base_file_url", "webhook_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+            raise ValueError("must be an http:// or https:// address")
+        return value
+
     @field_validator("webhook_secret")
     @classmethod
     def _telegram_accepts(cls, value: SecretStr | None) -> SecretStr | None:
@@ -81,6 +90,15 @@ class TelegramSettings(_Section):
 
 class DiscordSettings(_Section):
     token: SecretStr | None = None
+
+
+class ChainSettings(_Section):
+    # Empty: an EVM embedded in the bot (in memory, rebuilt from the ledger at start-up).
+    rpc_url: str | None = None
+    # The BIP-39 mnemonic of the bot's keys (minter = index 0, fans = their user id).
+    mnemonic: SecretStr | None = None
+    # Where a generated mnemonic is kept when none is configured (outside the repo).
+    mnemonic_file: Path = Path("~/.local/share/one-bot/mnemonic")
 
 
 class WebSettings(_Section):
@@ -106,13 +124,16 @@ class Settings(_Section):
     database: DatabaseSettings = DatabaseSettings()
     telegram: TelegramSettings = TelegramSettings()
     discord: DiscordSettings = DiscordSettings()
+    chain: ChainSettings = ChainSettings()
     web: WebSettings = WebSettings()
     console: ConsoleSettings = ConsoleSettings()
     logging: LoggingSettings = LoggingSettings()
 
 
 # Dotted keys that may only come from the environment.
-SECRET_KEYS = frozenset({"telegram.token", "telegram.webhook_secret", "discord.token"})
+SECRET_KEYS = frozenset(
+    {"telegram.token", "telegram.webhook_secret", "discord.token", "chain.mnemonic"}
+)
 
 
 def load_settings(
@@ -185,3 +206,16 @@ def _describe(error: ValidationError, path: Path) -> str:
             message = "unknown setting"
         lines.append(f"{key}: {message}")
     return f"invalid configuration ({path} and {ENV_PREFIX}* environment):\n  " + "\n  ".join(lines)
+
+
+def webhook_secret(telegram: TelegramSettings) -> str:
+    """The configured webhook secret, or one derived from the bot token.
+
+    Derived, not random: several bot processes behind one webhook must all accept what
+    Telegram sends them, and each calls setWebhook with the same secret.
+    """
+    if telegram.webhook_secret is not None:
+        return telegram.webhook_secret.get_secret_value()
+    assert telegram.token is not None
+    key = telegram.token.get_secret_value().encode()
+    return hmac.new(key, b"one-bot telegram webhook", hashlib.sha256).hexdigest()

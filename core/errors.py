@@ -56,6 +56,30 @@ class EmailTaken(DomainError):
     key = "error.email_taken"
 
 
+class ChainError(Exception):
+    """The chain refused or failed a transaction (not a person's mistake: never shown as is)."""
+
+
+class TokenAlreadyCreated(DomainError):
+    key = "error.token_already_created"
+
+
+class SymbolTaken(DomainError):
+    key = "error.symbol_taken"
+
+
+class NoWalletChallenge(DomainError):
+    key = "error.no_wallet_challenge"
+
+
+class WalletSignatureInvalid(DomainError):
+    key = "error.wallet_signature_invalid"
+
+
+class InsufficientTokens(DomainError):
+    key = "error.insufficient_tokens"
+
+
 class Reason(StrEnum):
     """Why an input was refused; each has its own sentence in the catalogue."""
 
@@ -70,6 +94,9 @@ class Reason(StrEnum):
     HANDLE_INVALID = "handle_invalid"
     URL_INVALID = "url_invalid"
     LIMIT_INVALID = "limit_invalid"
+    SYMBOL_INVALID = "symbol_invalid"
+    PRICE_INVALID = "price_invalid"
+    ADDRESS_INVALID = "address_invalid"
 
 
 class InvalidInput(DomainError):

@@ -26,6 +26,7 @@ class Relation(StrEnum):
     FOLLOWING = "following"
     AUTHORED = "authored"
     HOLDS_TOKENS = "holds_tokens"
+    ISSUED = "issued"
 
 
 class Status(StrEnum):
@@ -51,6 +52,9 @@ class EventType(StrEnum):
     CREATOR_UPDATED = "creator_updated"
     USER_ENGAGED = "user_engaged"
     USER_UNREACHABLE = "user_unreachable"
+    TOKEN_CREATED = "token_created"
+    TOKEN_REDEPLOYED = "token_redeployed"
+    WALLET_LINKED = "wallet_linked"
     USER_REACHABLE = "user_reachable"
 
 
@@ -152,3 +156,49 @@ class ActivityLog:
 
     handle: str
     events: list[Event]
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """A creator's ERC-20: its symbol, price and where it lives on chain."""
+
+    id: int
+    symbol: str
+    name: str
+    price_cents: int
+    address: str
+    creator_id: int
+
+    @classmethod
+    def from_entity(cls, entity: Entity, creator_id: int) -> Token:
+        props = entity.properties
+        return cls(
+            id=entity.id,
+            symbol=str(props["symbol"]),
+            name=entity.name,
+            price_cents=int(props["price_cents"]),
+            address=str(props["address"]),
+            creator_id=creator_id,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Holding:
+    """How many of a token a person holds, by the ledger and on chain."""
+
+    token: Token
+    creator_handle: str
+    amount: int
+    on_chain: int | None  # None when the chain could not be asked
+
+    @property
+    def value_cents(self) -> int:
+        return self.amount * self.token.price_cents
+
+
+@dataclass(frozen=True, slots=True)
+class Wallet:
+    """The address the bot keeps for a person, and the one they linked, if any."""
+
+    custodial: str
+    linked: str | None

@@ -76,6 +76,10 @@ class EntityRepository(Protocol):
         """Return the entity of this type with this handle, or None."""
         ...
 
+    async def all_of_type(self, type: EntityType) -> list[Entity]:
+        """Every entity of a (small) type, oldest first — tokens, for rebuilding a chain."""
+        ...
+
     async def handles_starting_with(self, type: EntityType, prefix: str) -> set[str]:
         """All handles of this type that start with ``prefix``."""
         ...
@@ -110,7 +114,8 @@ class ConnectionRepository(Protocol):
         metadata: Mapping[str, Any],
         now: datetime,
     ) -> bool:
-        """Insert the connection; False (and nothing written) if it already exists."""
+        """Insert the connection; False (and nothing written) if it already exists, or if it
+        would give a person a second creator to own."""
         ...
 
     async def remove(self, from_id: int, to_id: int, relation: Relation) -> bool:
@@ -165,6 +170,71 @@ class EventRepository(Protocol):
         ...
 
 
+class TokenChain(Protocol):
+    """The EVM chain creator tokens live on: one ERC-20 per creator, minted by the bot.
+
+    Amounts are token base units (creator tokens have 0 decimals: one unit is one token).
+    Every write waits for its receipt and raises ``ChainError`` if it failed or reverted.
+    """
+
+    async def deploy_token(self, name: str, symbol: str) -> str:
+        """Deploy a creator token owned by the bot; return its contract address."""
+        ...
+
+    async def mint(self, token: str, to: str, amount: int) -> str:
+        """Mint ``amount`` to address ``to``; return the transaction hash."""
+        ...
+
+    async def burn(self, token: str, holder: str, amount: int) -> str:
+        """Burn ``amount`` held by ``holder`` (owner-only); return the transaction hash."""
+        ...
+
+    async def balance_of(self, token: str, holder: str) -> int:
+        """The on-chain balance of ``holder``."""
+        ...
+
+
+class Wallets(Protocol):
+    """Custodial addresses derived from the bot's mnemonic, and signature checks."""
+
+    def custodial_address(self, user_id: int) -> str:
+        """The address the bot keeps for this person (BIP-44, account index = user id)."""
+        ...
+
+    def signer_of(self, message: str, signature: str) -> str | None:
+        """The address that signed ``message`` (EIP-191 personal_sign), or None if invalid."""
+        ...
+
+
+class LedgerRepository(Protocol):
+    """The append-only ledger of token movements, and the balances it adds up to."""
+
+    async def append(
+        self,
+        token_id: int,
+        holder_id: int,
+        amount: int,
+        kind: str,
+        reference: str,
+        metadata: Mapping[str, Any],
+        now: datetime,
+    ) -> bool:
+        """Record a movement (+credit / -debit); False if ``reference`` was recorded before."""
+        ...
+
+    async def adjust(self, holder_id: int, token_id: int, delta: int) -> int | None:
+        """Change a balance by ``delta``; the new balance, or None (and no change) below 0."""
+        ...
+
+    async def holdings(self, holder_id: int) -> dict[int, int]:
+        """This person's non-zero balances, by token id."""
+        ...
+
+    async def all_holdings(self) -> list[tuple[int, int, int]]:
+        """Every non-zero ``(holder_id, token_id, amount)``, for rebuilding a chain."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over all repositories.
 
@@ -183,6 +253,8 @@ class UnitOfWork(Protocol):
     def counters(self) -> CounterRepository: ...
     @property
     def events(self) -> EventRepository: ...
+    @property
+    def ledger(self) -> LedgerRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 
 from bot import bootstrap
 from bot.settings import Settings, load_settings
+from tests.fakes import FakeTokenChain, FakeWallets
 from tests.snapshots import snapshot  # noqa: F401 — a fixture for every test module
 from tests.support import Chat
 
@@ -74,16 +75,21 @@ def settings_for(url: str) -> Settings:
     return load_settings(environ={"ONE_BOT__DATABASE__URL": url})
 
 
+async def build_app(stack: AsyncExitStack, settings: Settings) -> bootstrap.App:
+    """The real app on a real database; the chain is faked (tests/chain tests the real one)."""
+    return await bootstrap.build(settings, stack, chain=FakeTokenChain(), wallets=FakeWallets())
+
+
 @pytest.fixture
 async def app(database_url: str) -> AsyncIterator[bootstrap.App]:
     async with AsyncExitStack() as stack:
-        yield await bootstrap.build(settings_for(database_url), stack)
+        yield await build_app(stack, settings_for(database_url))
 
 
 @pytest.fixture
 async def sqlite_app(sqlite_db: str) -> AsyncIterator[bootstrap.App]:
     async with AsyncExitStack() as stack:
-        yield await bootstrap.build(settings_for(sqlite_db), stack)
+        yield await build_app(stack, settings_for(sqlite_db))
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from sqlalchemy import Executable, func, select
 
 from adapters.db.schema import connections, entities, identities
 from bot.bootstrap import App
-from core.errors import AlreadyFollowing, EmailTaken
+from core.errors import AlreadyFollowing, AlreadyRegistered, EmailTaken
 from core.model import UserRef
 
 
@@ -94,3 +94,18 @@ async def test_same_handle_base_registered_at_once_gets_distinct_handles(app: Ap
         )
     )
     assert sorted(c.handle for c in results) == sorted(["sam", *(f"sam{n}" for n in range(2, 9))])
+
+
+async def test_one_person_registering_five_times_at_once_owns_one_creator(app: App) -> None:
+    alice = UserRef("test", "alice", name="Alice")
+    outcomes = await asyncio.gather(
+        *(
+            app.services.creators.register(alice, "Alice", f"alice{n}@example.com", ["x"])
+            for n in range(5)
+        ),
+        return_exceptions=True,
+    )
+    assert sum(not isinstance(o, BaseException) for o in outcomes) == 1
+    assert all(isinstance(o, AlreadyRegistered) for o in outcomes if isinstance(o, BaseException))
+    creators = select(func.count()).select_from(entities).where(entities.c.type == "creator")
+    assert await _count(app, creators) == 1

@@ -21,6 +21,7 @@ def run(
         **os.environ,
         "ONE_BOT__DATABASE__URL": f"sqlite+aiosqlite:///{tmp_path / 'console.db'}",
         "ONE_BOT__LOGGING__LEVEL": "WARNING",
+        "ONE_BOT__CHAIN__MNEMONIC": "test test test test test test test test test test test junk",
         **env,
     }
     environ.pop("ONE_BOT__TELEGRAM__TOKEN", None)
@@ -86,6 +87,20 @@ def test_run_without_a_chat_token_opens_the_console(tmp_path: Path) -> None:
     assert done.returncode == 0
     assert "guest> /help" in done.stdout
     assert "/creators [NICHE]" in done.stdout
+
+
+def test_without_a_mnemonic_one_is_generated_once_outside_the_repo(tmp_path: Path) -> None:
+    kept = tmp_path / "keys" / "mnemonic"
+    env = {"ONE_BOT__CHAIN__MNEMONIC": "", "ONE_BOT__CHAIN__MNEMONIC_FILE": str(kept)}
+    first = run(["chat"], "/wallet\n", tmp_path, **env)
+    assert "no chain.mnemonic configured" in first.stderr
+    assert str(kept) in first.stderr
+    assert kept.stat().st_mode & 0o777 == 0o600
+    assert kept.read_text().strip() not in first.stderr + first.stdout
+    again = run(["chat"], "/wallet\n", tmp_path, **env)
+    assert "no chain.mnemonic configured" not in again.stderr
+    address = first.stdout.split("kept for you by ONE): ")[1].split()[0]
+    assert address in again.stdout  # the same keys, so the same wallet
 
 
 def test_empty_input_exits_cleanly(tmp_path: Path) -> None:

@@ -191,3 +191,23 @@ async def test_a_stale_button_is_answered(chat: Chat) -> None:
     )
     assert reply is not None
     assert "no longer works" in chat.responder("bob").sent[-1].text
+
+
+async def test_tokens_wallets_and_balance(chat: Chat) -> None:
+    assert "This is for creators" in (await chat("alice", "/token ALICE 1.50")).text
+    await chat("alice", REGISTER_ALICE)
+    created = await chat("alice", "/token alice 1.50")
+    assert "🪙 $ALICE is live: $1.50 a token." in created.text
+    assert "Contract: 0x" in created.text
+    assert "already have a token: $ALICE" in (await chat("alice", "/token MORE 2")).text
+    assert "How to use it:\n/token SYMBOL PRICE_USD" in (await chat("alice", "/token X")).text
+    assert "is not a price" in (await chat("alice", "/token ALICE -1")).text
+
+    wallet = await chat("bob", "/wallet")
+    assert wallet.text.startswith("👛 Your wallet (kept for you by ONE): 0x")
+    assert "You hold no tokens yet" in (await chat("bob", "/balance")).text
+    assert "is not a wallet address" in (await chat("bob", "/wallet 0x123")).text
+    challenge = await chat("bob", "/wallet 0x" + "ab" * 20)
+    assert "sign this exact message" in challenge.text
+    refused = await chat("bob", f"/wallet 0x{'ab' * 20} 0xdeadbeef")
+    assert "Nothing was linked" in refused.text

@@ -16,7 +16,10 @@ from adapters.db.unit_of_work import SqlUnitOfWork
 from core.model import EntityType, Identity, Relation, Status
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
-TABLES = {"entities", "connections", "events", "identities", "counters", "creator_niches"}
+TABLES = {
+    *("entities", "connections", "events", "identities", "counters", "creator_niches"),
+    *("ledger", "holdings"),
+}
 INDEXES = {
     "entities": {"by_type", "uq_entities_type_handle", "uq_creators_email"},
     "connections": {"from_type", "to_type"},

@@ -13,7 +13,7 @@ TOKEN = "123456:AAE-very-secret-token"
 
 def test_a_token_in_a_message_or_a_traceback_is_masked() -> None:
     settings = load_settings(environ={"ONE_BOT__TELEGRAM__TOKEN": TOKEN})
-    assert redaction.secrets_of(settings) == [TOKEN]
+    assert TOKEN in redaction.secrets_of(settings)
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     redaction.install(settings, [handler])

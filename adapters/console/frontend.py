@@ -80,9 +80,15 @@ class _LineReader:
         threading.Thread(target=self._pump, name="console-stdin", daemon=True).start()
 
     def _pump(self) -> None:
+        binary = getattr(self._source, "buffer", None)
         while True:
             self._wanted.acquire()  # read only when asked: piped input is not slurped ahead
-            line = self._source.readline()
+            try:
+                # Bytes decoded leniently: a stray invalid byte must not end the chat.
+                raw = binary.readline() if binary is not None else self._source.readline()
+                line = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+            except Exception:
+                line = ""  # an unreadable input ends the session like end of input
             self._loop.call_soon_threadsafe(self._lines.put_nowait, line)
             if not line:
                 return
@@ -152,7 +158,7 @@ class ConsoleFrontend:
             return
         responder = self._responder()
         button: str | None = None
-        if text.isdigit():
+        if text.isascii() and text.isdigit() and len(text) <= 3:
             number = int(text)
             if not 1 <= number <= len(responder.last_buttons):
                 await self._say(t("console.no_such_button", number=number))

@@ -57,9 +57,8 @@ class SqlConnectionRepository:
             stmt = (
                 insert_for(conn, connections)
                 .values(row)
-                .on_conflict_do_nothing(
-                    index_elements=[_c.from_entity_id, _c.relationship_type, _c.to_entity_id]
-                )
+                # Any unique rule: one per (from, type, to), and one creator per owner.
+                .on_conflict_do_nothing()
                 .returning(_c.id)
             )
             return conn.execute(stmt).scalar_one_or_none() is not None

@@ -117,6 +117,10 @@ class SqlEntityRepository:
         row = await self._s.run(lambda c: c.execute(_BY_HANDLE, params).first())
         return _entity(row) if row else None
 
+    async def all_of_type(self, type: EntityType) -> list[Entity]:
+        stmt = select(*_COLUMNS).where(_e.type == str(type)).order_by(_e.id)
+        return [_entity(row) for row in await self._s.run(lambda c: c.execute(stmt).all())]
+
     async def handles_starting_with(self, type: EntityType, prefix: str) -> set[str]:
         # A range on the (type, handle) index rather than LIKE, whose wildcards and collation
         # differ between engines. Handles are [a-z0-9_], so bumping the last char bounds it.

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    CheckConstraint,
     Column,
     ForeignKey,
     Index,
@@ -139,6 +140,31 @@ creator_niches = Table(
     Column("creator_id", Id, ForeignKey("entities.id", ondelete="CASCADE"), primary_key=True),
 )
 
+# Append-only: every token movement once (unique reference), never updated or deleted.
+ledger = Table(
+    "ledger",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("token_id", Id, ForeignKey("entities.id"), nullable=False),
+    Column("holder_id", Id, ForeignKey("entities.id"), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("reference", String(128), nullable=False),
+    Column("metadata", Json, nullable=False),
+    Column("created_at", Millis, nullable=False),
+    CheckConstraint("amount <> 0", name="ck_ledger_moves"),
+)
+
+# The sum of a holder's ledger entries per token, kept in the same transaction.
+holdings = Table(
+    "holdings",
+    metadata,
+    Column("holder_id", Id, ForeignKey("entities.id", ondelete="CASCADE"), primary_key=True),
+    Column("token_id", Id, ForeignKey("entities.id", ondelete="CASCADE"), primary_key=True),
+    Column("balance", BigInteger, nullable=False),
+    CheckConstraint("balance >= 0", name="ck_holdings_never_negative"),
+)
+
 # The seed's indexes, plus the constraints it forgot (DESIGN.md: Data).
 Index("by_type", entities.c.type, entities.c.status)
 Index("uq_entities_type_handle", entities.c.type, entities.c.handle, unique=True)
@@ -159,9 +185,19 @@ Index(
     unique=True,
 )
 Index("to_type", connections.c.to_entity_id, connections.c.relationship_type)
+owns_rows = connections.c.relationship_type == literal_column("'owns'")
+Index(
+    "uq_connections_one_owned",
+    connections.c.from_entity_id,
+    unique=True,
+    sqlite_where=owns_rows,
+    postgresql_where=owns_rows,
+)
 Index("entity_type_time", events.c.entity_id, events.c.event_type, events.c.timestamp)
 Index("entity_time", events.c.entity_id, events.c.timestamp)
 Index("ix_identities_user", identities.c.user_id)
 Index("ix_identities_chat", identities.c.platform, identities.c.chat_id)
 Index("ix_counters_name_value", counters.c.name, counters.c.value)
 Index("ix_creator_niches_creator", creator_niches.c.creator_id)
+Index("uq_ledger_reference", ledger.c.reference, unique=True)
+Index("ix_ledger_holder_token", ledger.c.holder_id, ledger.c.token_id)

@@ -10,6 +10,7 @@ from adapters.db.connections import SqlConnectionRepository
 from adapters.db.engine import Database, Session
 from adapters.db.entities import SqlEntityRepository
 from adapters.db.events import SqlEventRepository
+from adapters.db.ledger import SqlLedgerRepository
 from adapters.db.people import SqlCounterRepository, SqlIdentityRepository
 
 
@@ -21,6 +22,7 @@ class SqlUnitOfWork:
     connections: SqlConnectionRepository
     counters: SqlCounterRepository
     events: SqlEventRepository
+    ledger: SqlLedgerRepository
 
     def __init__(self, database: Database) -> None:
         self._database = database
@@ -35,6 +37,7 @@ class SqlUnitOfWork:
         self.connections = SqlConnectionRepository(session)
         self.counters = SqlCounterRepository(session)
         self.events = SqlEventRepository(session)
+        self.ledger = SqlLedgerRepository(session)
         return self
 
     async def __aexit__(

@@ -72,7 +72,7 @@ class TelegramFrontend:
         self.application.add_error_handler(self._on_error)
 
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        incoming = incoming_from(update)
+        incoming = incoming_from(update, context.bot.username)
         if incoming is None:
             return
         if update.callback_query is not None:
@@ -99,7 +99,7 @@ class TelegramFrontend:
         """Queue an update received by webhook; False if the JSON is not an Update."""
         try:
             update = Update.de_json(data, self.application.bot)
-        except (KeyError, TypeError, ValueError):
+        except Exception:  # whatever the shape, it is not an update we can use
             log.warning("webhook: not a Telegram update: %.200r", data)
             return False
         await self.application.update_queue.put(update)

@@ -67,7 +67,7 @@ class Limits:
     private_per_second: float = 1.0
     private_burst: int = 3
     group_per_minute: float = 20.0
-    group_burst: int = 3
+    group_burst: int = 1  # a burst would let a 60 s window see more than 20
     max_retries: int = 3
 
 
@@ -104,7 +104,8 @@ class OutboundLimiter(BaseRateLimiter[int]):
         self.limits = limits or Limits()
         self._clock = clock or LoopClock()
         self._on_unreachable = on_unreachable
-        self._overall = _Bucket(self.limits.per_second, max(1, int(self.limits.per_second)))
+        # No burst overall: with a burst of b, a one-second window could see b + 30 sends.
+        self._overall = _Bucket(self.limits.per_second, 1)
         self._chats: dict[int, _Bucket] = {}
         self._held_until: dict[int, float] = {}
 
@@ -167,15 +168,19 @@ class OutboundLimiter(BaseRateLimiter[int]):
                 raise
 
     async def _wait_turn(self, chat_id: int) -> None:
+        # The chat's turn first, then the overall one booked for the moment it is really sent:
+        # booking both at once would spend overall slots on sends that go out later.
         now = self._clock.monotonic()
-        held = self._held_until.get(chat_id, now) - now
-        if held <= 0:
+        wait = self._held_until.get(chat_id, now) - now
+        if wait <= 0:
             self._held_until.pop(chat_id, None)
-        wait = max(held, self._overall.reserve(now))
         if chat_id:
             wait = max(wait, self._bucket(chat_id).reserve(now))
         if wait > 0:
             await self._clock.sleep(wait)
+        overall = self._overall.reserve(self._clock.monotonic())
+        if overall > 0:
+            await self._clock.sleep(overall)
 
 
 def _retry_after_seconds(error: RetryAfter) -> float:

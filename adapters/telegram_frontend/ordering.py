@@ -3,22 +3,32 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable
 from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
-# PTB takes a concurrency slot before our per-chat lock, so updates queued behind a slow one
-# of the same chat hold slots while they wait; a generous bound keeps other chats moving.
-MAX_CONCURRENT_UPDATES = 4096
+log = logging.getLogger(__name__)
+
+# PTB takes its concurrency slot *before* our per-chat lock (``process_update`` is final), so
+# updates waiting in one busy chat would hold slots other chats need. Slots are therefore
+# unbounded in practice, and each chat's backlog is bounded instead.
+UNBOUNDED = 2**31 - 1
+CHAT_BACKLOG = 50
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
-    """PTB update processor: one lock per chat (or user, for pre-checkout queries)."""
+    """PTB update processor: one lock per chat (or user, for pre-checkout queries).
 
-    def __init__(self, max_concurrent_updates: int = MAX_CONCURRENT_UPDATES) -> None:
-        super().__init__(max_concurrent_updates)
+    A chat that has more than ``backlog`` updates waiting (a flood, a spammer) drops the
+    excess with a warning rather than growing without end.
+    """
+
+    def __init__(self, backlog: int = CHAT_BACKLOG) -> None:
+        super().__init__(UNBOUNDED)
+        self._backlog = backlog
         self._locks: dict[int, asyncio.Lock] = {}
         self._queued: dict[int, int] = {}
 
@@ -32,6 +42,11 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         key = chat_key(update)
         if key is None:
             await coroutine
+            return
+        if self._queued.get(key, 0) >= self._backlog:
+            log.warning("chat %s has %s updates waiting: dropping one", key, self._backlog)
+            if asyncio.iscoroutine(coroutine):
+                coroutine.close()  # never awaited, on purpose
             return
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._queued[key] = self._queued.get(key, 0) + 1

@@ -13,10 +13,22 @@ from bot.conversation import Attachment, Incoming, Payment, Reply
 PLATFORM = "telegram"
 
 
-def incoming_from(update: Update) -> Incoming | None:
-    """The ``Incoming`` an update means, or None for updates the bot does not act on."""
+# Telegram's own account: posts a linked channel forwards into its discussion group.
+TELEGRAM_SERVICE_USER = 777000
+
+
+def incoming_from(update: Update, bot_username: str | None = None) -> Incoming | None:
+    """The ``Incoming`` an update means, or None for updates the bot does not act on.
+
+    Ignored: other bots, channel posts and their automatic forwards, edited messages (editing
+    "/follow a" into "/unfollow a" must not act again), service messages, other bots'
+    commands (``/cmd@other_bot``), and in groups anything that is not a command or a reply
+    to the bot — a group's conversation is not addressed to us.
+    """
     user = update.effective_user
-    if user is None or user.is_bot:
+    if user is None or user.is_bot or user.id == TELEGRAM_SERVICE_USER:
+        return None
+    if update.edited_message is not None or update.edited_channel_post is not None:
         return None
     name = user.full_name
     if (query := update.pre_checkout_query) is not None:
@@ -39,8 +51,8 @@ def incoming_from(update: Update) -> Incoming | None:
     }
     if (callback := update.callback_query) is not None:
         return Incoming(**base, button=callback.data or "")
-    message = update.effective_message
-    if message is None:
+    message = update.message
+    if message is None or message.sender_chat is not None or message.is_automatic_forward:
         return None
     if (paid := message.successful_payment) is not None:
         payment = Payment(
@@ -52,7 +64,28 @@ def incoming_from(update: Update) -> Incoming | None:
         )
         return Incoming(**base, payment=payment)
     text = message.text or message.caption or ""
-    return Incoming(**base, text=text, attachment=_attachment(message))
+    attachment = _attachment(message)
+    if not text and attachment is None:
+        return None  # joins, pins, title changes …
+    if not _addressed_to_us(text, message, bot_username, base["is_private"]):
+        return None
+    return Incoming(**base, text=text, attachment=attachment)
+
+
+def _addressed_to_us(text: str, message: Any, bot_username: str | None, private: bool) -> bool:
+    if text.startswith("/"):
+        head = text.split(maxsplit=1)[0] if text.strip() else text
+        _, at, target = head.partition("@")
+        return not at or bot_username is None or target.lower() == bot_username.lower()
+    if private:
+        return True
+    replied = message.reply_to_message
+    return bool(
+        replied is not None
+        and replied.from_user is not None
+        and bot_username is not None
+        and (replied.from_user.username or "").lower() == bot_username.lower()
+    )
 
 
 def _attachment(message: Any) -> Attachment | None:

@@ -11,6 +11,8 @@ from core.services.creators import CreatorService
 from core.services.events import EventService
 from core.services.follows import FollowService
 from core.services.identities import IdentityService
+from core.services.tokens import TokenService
+from core.services.wallets import WalletService
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +23,8 @@ class Services:
     creators: CreatorService
     follows: FollowService
     events: EventService
+    tokens: TokenService
+    wallets: WalletService
 
 
 class UsageError(Exception):

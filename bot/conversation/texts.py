@@ -40,6 +40,9 @@ EN: Mapping[str, str] = {
     "cmd.register": "Become a creator",
     "cmd.profile": "Show or edit your creator profile",
     "cmd.events": "Latest activity around your profile",
+    "cmd.token": "Create your token (its symbol and price)",
+    "cmd.wallet": "Your wallet address",
+    "cmd.balance": "The tokens you hold",
     # --- syntax (help lines) ------------------------------------------------------------------
     "syntax.start": "/start [HANDLE]",
     "syntax.help": "/help",
@@ -51,6 +54,9 @@ EN: Mapping[str, str] = {
     "syntax.register": "/register NAME | EMAIL | NICHE, NICHE",
     "syntax.profile": "/profile [bio|niche|avatar …]",
     "syntax.events": "/events",
+    "syntax.token": "/token SYMBOL PRICE_USD",
+    "syntax.wallet": "/wallet [ADDRESS [SIGNATURE]]",
+    "syntax.balance": "/balance",
     "help.line": "{syntax} — {description}",
     # --- usage lines -------------------------------------------------------------------------
     "usage.start": "/start [HANDLE] — e.g. /start alice opens @alice's profile",
@@ -71,6 +77,15 @@ EN: Mapping[str, str] = {
         "/profile avatar URL — set your picture (an http(s) link)"
     ),
     "usage.events": "/events",
+    "usage.token": (
+        "/token SYMBOL PRICE_USD — e.g. /token ALICE 1.50 (2 to 8 letters; a price above $0)"
+    ),
+    "usage.wallet": (
+        "/wallet — your address\n"
+        "/wallet ADDRESS — link your own wallet: you get a message to sign\n"
+        "/wallet ADDRESS SIGNATURE — finish linking it"
+    ),
+    "usage.balance": "/balance",
     "usage.reply": "ℹ️ How to use it:\n{usage}",
     # --- general -----------------------------------------------------------------------------
     "unknown_command": "🤔 I don't know /{command}. Send /help to see what I can do.",
@@ -116,6 +131,21 @@ EN: Mapping[str, str] = {
         "Fans can find you with /creator {handle}.\n"
         "Next: add a bio with /profile bio TEXT."
     ),
+    # --- tokens ------------------------------------------------------------------------------
+    "token.created": "🪙 ${symbol} is live: {price} a token.\nContract: {address}",
+    "wallet.custodial": "👛 Your wallet (kept for you by ONE): {address}",
+    "wallet.linked": "🔗 Linked wallet: {address}",
+    "wallet.challenge": (
+        "To link {address}, sign this exact message with that wallet (personal_sign):\n\n"
+        "{message}\n\nThen send /wallet {address} SIGNATURE"
+    ),
+    "wallet.link_done": "🔗 Linked: {address}. It now shows in /wallet.",
+    "balance.title": "💰 Your tokens:",
+    "balance.line": "• {amount} ${symbol} of @{handle} — {value} · {chain}",
+    "balance.none": "You hold no tokens yet. Creators with a token show it on their profile.",
+    "balance.chain_agrees": "on chain ✓",
+    "balance.chain_differs": "on chain: {on_chain} (catching up)",
+    "balance.chain_unknown": "chain unreachable right now",
     # --- events ------------------------------------------------------------------------------
     "events.title": "📜 Latest activity for @{handle}:",
     "events.line": "• {at} — {what}",
@@ -139,6 +169,15 @@ EN: Mapping[str, str] = {
     "error.access_denied": "⛔ Only the creator who owns this profile can do that.",
     "error.already_registered": "You're already registered as @{handle}. See it with /profile.",
     "error.email_taken": "The email {email} is already registered. Use another one.",
+    "error.token_already_created": "You already have a token: ${symbol}. See /balance.",
+    "error.symbol_taken": "The symbol ${symbol} is taken. Pick another (2 to 8 letters).",
+    "error.no_wallet_challenge": (
+        "There is no link pending for {address} (or it expired). Send /wallet {address} first."
+    ),
+    "error.wallet_signature_invalid": (
+        "That signature was not made by {address} over the message I sent. Nothing was linked."
+    ),
+    "error.insufficient_tokens": "You don't have enough tokens for that ({needed} needed).",
     "invalid.name_required": "Please give a name, e.g. Alice Smith.",
     "invalid.email_required": "Please give an email address, e.g. alice@example.com.",
     "invalid.email_invalid": "“{value}” is not a valid email address, e.g. alice@example.com.",
@@ -155,6 +194,12 @@ EN: Mapping[str, str] = {
     ),
     "invalid.url_invalid": "“{value}” is not a web link. Use one starting with https://",
     "invalid.limit_invalid": "Ask for between 1 and {limit}.",
+    "invalid.address_invalid": "“{value}” is not a wallet address (0x and 40 hex digits).",
+    "invalid.symbol_invalid": "“{value}” is not a symbol: use 2 to 8 letters, e.g. ALICE.",
+    "invalid.price_invalid": (
+        "“{value}” is not a price: use dollars above 0 with at most 2 decimals, e.g. 1.50 "
+        "(at most 10000)."
+    ),
     # --- console frontend --------------------------------------------------------------------
     "console.banner": (
         "one-bot console — you are “{person}”. /as NAME switches person, /help lists "
@@ -179,3 +224,8 @@ def t(key: str, locale: str = "en", /, **params: object) -> str:
 
 def followers(count: int, locale: str = "en") -> str:
     return t("followers.one", locale) if count == 1 else t("followers.many", locale, count=count)
+
+
+def dollars(cents: int) -> str:
+    """Cents as a dollar amount: 150 → "$1.50"."""
+    return f"${cents // 100:,}.{cents % 100:02d}"

@@ -68,7 +68,12 @@ class CreatorService:
             await uow.entities.set_niches(creator_id, niches)
             await uow.counters.add(creator_id, Counter.FOLLOWERS, 0)
             await uow.counters.add(creator_id, Counter.CONTENT, 0)
-            await uow.connections.add(user_id, creator_id, Relation.OWNS, {}, self._clock.now())
+            if not await uow.connections.add(
+                user_id, creator_id, Relation.OWNS, {}, self._clock.now()
+            ):
+                # A registration of the same person that ran at the same time won.
+                other = await find_owned_creator(uow, user_id)
+                raise AlreadyRegistered(handle=other.handle if other else "")
             await log_event(
                 uow,
                 self._clock,

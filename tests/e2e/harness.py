@@ -123,6 +123,7 @@ def start_bot(tmp_path: Path, emulator_url: str, settings: Mapping[str, str]) ->
             "ONE_BOT__TELEGRAM__BASE_FILE_URL": f"{emulator_url}/file/bot",
             "ONE_BOT__TELEGRAM__POLL_INTERVAL": "0.02",
             "ONE_BOT__DATABASE__URL": f"sqlite+aiosqlite:///{tmp_path / 'e2e.db'}",
+            "ONE_BOT__CHAIN__MNEMONIC_FILE": str(tmp_path / "mnemonic"),
             "ONE_BOT__LOGGING__LEVEL": "INFO",
             **settings,
         }

@@ -7,6 +7,7 @@ works on a deep copy of the :class:`FakeStore` and publishes it only on ``commit
 one at a time, like SQLite's single writer.
 """
 
+from tests.fakes.ledger import FakeLedgerRepository, FakeTokenChain, FakeWallets
 from tests.fakes.repositories import (
     FakeConnectionRepository,
     FakeCounterRepository,
@@ -33,8 +34,11 @@ __all__ = [
     "FakeEntityRepository",
     "FakeEventRepository",
     "FakeIdentityRepository",
+    "FakeLedgerRepository",
     "FakeStore",
+    "FakeTokenChain",
     "FakeUnitOfWork",
+    "FakeWallets",
     "ForeignKeyViolation",
     "IdentityRow",
     "fake_uow_factory",

@@ -124,6 +124,10 @@ class FakeEntityRepository(_Repository):
                 return _copy(entity, self._db)
         return None
 
+    async def all_of_type(self, type: EntityType) -> list[Entity]:
+        found = [e for e in self._db.entities.values() if e.type == type]
+        return [_copy(e, self._db) for e in sorted(found, key=lambda e: e.id)]
+
     async def handles_starting_with(self, type: EntityType, prefix: str) -> set[str]:
         upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)  # the same range as the SQL
         return {
@@ -190,6 +194,11 @@ class FakeConnectionRepository(_Repository):
         self._db.require(from_id, to_id)
         if self._find(from_id, to_id, relation) is not None:
             return False
+        owns = str(Relation.OWNS)
+        if relation == Relation.OWNS and any(
+            c.from_id == from_id and c.relation == owns for c in self._db.connections.values()
+        ):
+            return False  # the partial unique index: one creator per owner
         row_id = self._db.next_id("connections")
         self._db.connections[row_id] = ConnectionRow(
             row_id, from_id, str(relation), to_id, json_round_trip(metadata), to_millis(now)

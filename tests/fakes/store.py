@@ -71,6 +71,16 @@ class ConnectionRow:
     created_at: datetime
 
 
+@dataclass(frozen=True)
+class LedgerRow:
+    token_id: int
+    holder_id: int
+    amount: int
+    kind: str
+    metadata: dict[str, Any]
+    created_at: datetime
+
+
 @dataclass
 class FakeStore:
     """The tables. Tests may read and change them directly (e.g. to deactivate a creator)."""
@@ -81,6 +91,8 @@ class FakeStore:
     counters: dict[tuple[int, str], int] = field(default_factory=dict)
     events: dict[int, Event] = field(default_factory=dict)
     niches: set[tuple[str, int]] = field(default_factory=set)  # (niche, creator_id)
+    ledger: dict[str, LedgerRow] = field(default_factory=dict)  # by reference
+    holdings: dict[tuple[int, int], int] = field(default_factory=dict)  # (holder, token)
     last_ids: dict[str, int] = field(default_factory=dict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock, compare=False, repr=False)
 

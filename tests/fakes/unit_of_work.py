@@ -6,6 +6,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
+from tests.fakes.ledger import FakeLedgerRepository
 from tests.fakes.repositories import (
     FakeConnectionRepository,
     FakeCounterRepository,
@@ -24,6 +25,7 @@ class FakeUnitOfWork:
     connections: FakeConnectionRepository
     counters: FakeCounterRepository
     events: FakeEventRepository
+    ledger: FakeLedgerRepository
 
     def __init__(self, store: FakeStore) -> None:
         self._store = store
@@ -37,6 +39,7 @@ class FakeUnitOfWork:
         self.connections = FakeConnectionRepository(staged)
         self.counters = FakeCounterRepository(staged)
         self.events = FakeEventRepository(staged)
+        self.ledger = FakeLedgerRepository(staged)
 
     async def __aenter__(self) -> Self:
         await self._store.lock.acquire()

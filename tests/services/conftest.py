@@ -10,7 +10,7 @@ import pytest
 from bot import bootstrap
 from bot.conversation.context import Services
 from bot.settings import load_settings
-from tests.fakes import FakeClock, FakeStore, fake_uow_factory
+from tests.fakes import FakeClock, FakeStore, FakeTokenChain, FakeWallets, fake_uow_factory
 from tests.services_support import T0
 
 
@@ -25,10 +25,22 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-async def fake_app(store: FakeStore, clock: FakeClock) -> AsyncIterator[bootstrap.App]:
+def chain() -> FakeTokenChain:
+    return FakeTokenChain()
+
+
+@pytest.fixture
+async def fake_app(
+    store: FakeStore, clock: FakeClock, chain: FakeTokenChain
+) -> AsyncIterator[bootstrap.App]:
     async with AsyncExitStack() as stack:
         yield await bootstrap.build(
-            load_settings(environ={}), stack, uow=fake_uow_factory(store), clock=clock
+            load_settings(environ={}),
+            stack,
+            uow=fake_uow_factory(store),
+            clock=clock,
+            chain=chain,
+            wallets=FakeWallets(),
         )
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from telegram.request import BaseRequest, RequestData
 
-BOT_USER = {
+BOT_USER: dict[str, Any] = {
     "id": 4242,
     "is_bot": True,
     "first_name": "ONE",

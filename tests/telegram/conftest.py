@@ -9,6 +9,7 @@ from telegram import Update
 from adapters.telegram_frontend.frontend import TelegramFrontend
 from bot import bootstrap
 from bot.settings import load_settings
+from tests.conftest import build_app
 from tests.telegram.bot_api import RecordingBotApi, Updates
 
 
@@ -21,7 +22,7 @@ def bot_api() -> RecordingBotApi:
 async def tg_app(sqlite_db: str) -> AsyncIterator[bootstrap.App]:
     environ = {"ONE_BOT__DATABASE__URL": sqlite_db, "ONE_BOT__TELEGRAM__TOKEN": "4242:TEST"}
     async with AsyncExitStack() as stack:
-        yield await bootstrap.build(load_settings(environ=environ), stack)
+        yield await build_app(stack, load_settings(environ=environ))
 
 
 class FakeClock:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.conversation.commands import basics, creator_admin, discovery, following
+from bot.conversation.commands import basics, creator_admin, discovery, following, tokens
 from bot.conversation.context import Command
 
 
@@ -13,4 +13,5 @@ def all_commands() -> list[Command]:
         *discovery.COMMANDS,
         *following.COMMANDS,
         *creator_admin.COMMANDS,
+        *tokens.COMMANDS,
     ]

@@ -21,7 +21,7 @@ async def register(ctx: Context) -> Reply:
 async def profile(ctx: Context) -> Reply:
     if not ctx.args:
         return profile_reply(await ctx.services.creators.my_profile(ctx.who))
-    field, _, value = ctx.args.partition(" ")
+    field, value = [*ctx.args.split(maxsplit=1), ""][:2]  # a bio may start on a new line
     field, value = field.lower(), value.strip()
     if not value:
         raise UsageError()

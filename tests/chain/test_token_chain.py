@@ -1,0 +1,168 @@
+"""EvmTokenChain against the real embedded EVM (py-evm in-process): no fakes."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from eth_account.signers.local import LocalAccount
+from eth_typing import HexStr
+from hexbytes import HexBytes
+from web3.contract import AsyncContract
+from web3.types import TxParams
+
+from adapters.chain import EvmTokenChain, HdWallets, evm, open_token_chain
+from adapters.chain.artifact import creator_token
+from core.errors import ChainError
+
+
+def token_contract(chain: EvmTokenChain, address: str) -> AsyncContract:
+    return chain.web3.eth.contract(
+        address=chain.web3.to_checksum_address(address), abi=creator_token().abi
+    )
+
+
+async def test_deploys_an_erc20_owned_by_the_bot(chain: EvmTokenChain) -> None:
+    address = await chain.deploy_token("Alice Ångström 🎸", "ALICE")
+    token = token_contract(chain, address)
+    caller: TxParams = {"from": chain.owner_address}
+    assert await token.functions.name().call(caller) == "Alice Ångström 🎸"
+    assert await token.functions.symbol().call(caller) == "ALICE"
+    assert await token.functions.decimals().call(caller) == 0
+    assert await token.functions.owner().call(caller) == chain.owner_address
+    assert await chain.total_supply(address) == 0
+
+
+async def test_a_long_name_is_cut_to_the_contract_limit(chain: EvmTokenChain) -> None:
+    address = await chain.deploy_token("é" * 80, "LONG")  # 160 UTF-8 bytes, 128 fit
+    name = await token_contract(chain, address).functions.name().call({"from": chain.owner_address})
+    assert name == "é" * 64
+
+
+async def test_mints_burns_and_reads_balances(chain: EvmTokenChain, wallets: HdWallets) -> None:
+    token = await chain.deploy_token("Alice", "ALICE")
+    fan, other = wallets.custodial_address(1), wallets.custodial_address(2)
+    tx = await chain.mint(token, fan, 100)
+    assert len(bytes.fromhex(tx.removeprefix("0x"))) == 32
+    await chain.mint(token, other.lower(), 5)  # any spelling of an address is accepted
+    assert await chain.balance_of(token, fan) == 100
+    assert await chain.balance_of(token, other) == 5
+    await chain.burn(token, fan, 40)
+    assert await chain.balance_of(token, fan) == 60
+    assert await chain.total_supply(token) == 65
+    receipt = await chain.web3.eth.get_transaction_receipt(HexStr(tx))
+    (transfer,) = token_contract(chain, token).events.Transfer().process_receipt(receipt)
+    assert transfer["args"]["receiver"] == fan
+    assert transfer["args"]["value"] == 100
+
+
+async def test_burning_more_than_held_reverts(chain: EvmTokenChain, wallets: HdWallets) -> None:
+    token = await chain.deploy_token("Alice", "ALICE")
+    fan = wallets.custodial_address(1)
+    await chain.mint(token, fan, 3)
+    with pytest.raises(ChainError, match="burn exceeds balance"):
+        await chain.burn(token, fan, 4)
+    assert await chain.balance_of(token, fan) == 3
+    await chain.mint(token, fan, 1)  # the failed transaction used its nonce; the next one fits
+    assert await chain.balance_of(token, fan) == 4
+
+
+async def test_only_the_owner_mints_and_burns(
+    chain: EvmTokenChain, wallets: HdWallets, intruder: LocalAccount
+) -> None:
+    token = await chain.deploy_token("Alice", "ALICE")
+    await chain.mint(token, intruder.address, 10)
+    impostor = await EvmTokenChain.connect(chain.web3, intruder)  # same chain, another key
+    with pytest.raises(ChainError, match="only the owner may mint"):
+        await impostor.mint(token, intruder.address, 1_000)
+    with pytest.raises(ChainError, match="only the owner may burn"):
+        await impostor.burn(token, intruder.address, 10)
+    assert await chain.balance_of(token, intruder.address) == 10
+    assert await chain.total_supply(token) == 10
+
+
+async def test_running_out_of_gas_is_a_chain_error(
+    chain: EvmTokenChain, wallets: HdWallets, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = await chain.deploy_token("Alice", "ALICE")
+    monkeypatch.setattr(evm, "MINT_GAS", 30_000)
+    with pytest.raises(ChainError, match="out of gas"):
+        await chain.mint(token, wallets.custodial_address(1), 1)
+
+
+async def test_a_nonce_used_behind_its_back_is_recovered(
+    chain: EvmTokenChain, wallets: HdWallets, intruder: LocalAccount
+) -> None:
+    token = await chain.deploy_token("Alice", "ALICE")
+    owner = wallets.owner_account()
+    w3 = chain.web3
+    transfer: dict[str, Any] = {
+        "to": intruder.address,
+        "value": 1,
+        "gas": 21_000,
+        "gasPrice": await w3.eth.gas_price,
+        "nonce": await w3.eth.get_transaction_count(owner.address),
+        "chainId": await w3.eth.chain_id,
+    }
+    await w3.eth.send_raw_transaction(owner.sign_transaction(transfer).raw_transaction)
+    with pytest.raises(ChainError, match="refused"):
+        await chain.mint(token, wallets.custodial_address(1), 1)  # its nonce was taken
+    await chain.mint(token, wallets.custodial_address(1), 2)  # re-read from the chain
+    assert await chain.balance_of(token, wallets.custodial_address(1)) == 2
+
+
+async def test_many_concurrent_mints_all_land(chain: EvmTokenChain, wallets: HdWallets) -> None:
+    token = await chain.deploy_token("Alice", "ALICE")
+    holders = [wallets.custodial_address(1 + i % 7) for i in range(50)]
+    hashes = await asyncio.gather(
+        *(chain.mint(token, holder, i + 1) for i, holder in enumerate(holders))
+    )
+    assert len(set(hashes)) == 50
+    assert await chain.total_supply(token) == sum(range(1, 51))
+    expected = {holder: 0 for holder in holders}
+    for i, holder in enumerate(holders):
+        expected[holder] += i + 1
+    for holder, amount in expected.items():
+        assert await chain.balance_of(token, holder) == amount
+    nonces = [
+        (await chain.web3.eth.get_transaction(HexBytes(tx_hash)))["nonce"] for tx_hash in hashes
+    ]
+    assert sorted(nonces) == list(range(1, 51))  # nonce 0 deployed the token
+    assert await chain.web3.eth.get_transaction_count(chain.owner_address) == 51
+
+
+async def test_embedded_requests_run_off_the_event_loop(
+    chain: EvmTokenChain, wallets: HdWallets
+) -> None:
+    """py-evm works on its own thread: while a mint executes, the loop keeps turning."""
+    token = await chain.deploy_token("Alice", "ALICE")
+    mint = asyncio.create_task(chain.mint(token, wallets.custodial_address(1), 1))
+    turns = 0
+    while not mint.done():
+        await asyncio.sleep(0)
+        turns += 1
+    await mint
+    assert turns > 10  # inline, the whole mint would run within one or two turns
+
+
+async def test_bad_arguments_are_refused_before_sending(chain: EvmTokenChain) -> None:
+    token = await chain.deploy_token("Alice", "ALICE")
+    with pytest.raises(ValueError, match="not an address"):
+        await chain.mint(token, "0x1234", 1)
+    with pytest.raises(ValueError, match="not a token amount"):
+        await chain.mint(token, chain.owner_address, -1)
+    with pytest.raises(ValueError, match="symbol"):
+        await chain.deploy_token("Alice", "S" * 33)
+
+
+async def test_reading_a_missing_contract_is_a_chain_error(
+    chain: EvmTokenChain, wallets: HdWallets
+) -> None:
+    with pytest.raises(ChainError, match="balanceOf"):
+        await chain.balance_of(wallets.custodial_address(5), wallets.custodial_address(1))
+
+
+async def test_an_unreachable_node_is_a_chain_error(wallets: HdWallets) -> None:
+    with pytest.raises(ChainError, match="does not answer"):
+        await open_token_chain(wallets.owner_account(), "http://127.0.0.1:9", request_timeout=2)

@@ -1,0 +1,102 @@
+"""The fake ledger, and fakes of the chain and wallets ports."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from core.errors import ChainError
+from tests.fakes.store import FakeStore, LedgerRow, json_round_trip, to_millis
+
+
+class FakeLedgerRepository:
+    def __init__(self, db: FakeStore) -> None:
+        self._db = db
+
+    async def append(
+        self,
+        token_id: int,
+        holder_id: int,
+        amount: int,
+        kind: str,
+        reference: str,
+        metadata: Mapping[str, Any],
+        now: datetime,
+    ) -> bool:
+        self._db.require(token_id, holder_id)
+        if reference in self._db.ledger:
+            return False
+        row = LedgerRow(
+            token_id, holder_id, amount, kind, json_round_trip(metadata), to_millis(now)
+        )
+        self._db.ledger[reference] = row
+        return True
+
+    async def adjust(self, holder_id: int, token_id: int, delta: int) -> int | None:
+        balance = self._db.holdings.get((holder_id, token_id), 0) + delta
+        if balance < 0:
+            return None
+        self._db.holdings[holder_id, token_id] = balance
+        return balance
+
+    async def holdings(self, holder_id: int) -> dict[int, int]:
+        return {t: b for (h, t), b in sorted(self._db.holdings.items()) if h == holder_id and b}
+
+    async def all_holdings(self) -> list[tuple[int, int, int]]:
+        return [(h, t, b) for (h, t), b in sorted(self._db.holdings.items()) if b]
+
+
+def _address(*parts: object) -> str:
+    digest = hashlib.sha256(":".join(map(str, parts)).encode()).hexdigest()
+    return "0x" + digest[:40]
+
+
+@dataclass
+class FakeTokenChain:
+    """Implements ``TokenChain`` in memory; ``fail_next`` makes the next call raise."""
+
+    balances: dict[tuple[str, str], int] = field(default_factory=dict)
+    deployed: dict[str, tuple[str, str]] = field(default_factory=dict)
+    fail_next: list[str] = field(default_factory=list)
+
+    def _maybe_fail(self, operation: str) -> None:
+        if operation in self.fail_next:
+            self.fail_next.remove(operation)
+            raise ChainError(f"{operation} failed (scripted)")
+
+    async def deploy_token(self, name: str, symbol: str) -> str:
+        self._maybe_fail("deploy")
+        address = _address("token", len(self.deployed), symbol)
+        self.deployed[address] = (name, symbol)
+        return address
+
+    async def mint(self, token: str, to: str, amount: int) -> str:
+        self._maybe_fail("mint")
+        self.balances[token, to] = self.balances.get((token, to), 0) + amount
+        return _address("tx", token, to, amount, len(self.balances))
+
+    async def burn(self, token: str, holder: str, amount: int) -> str:
+        self._maybe_fail("burn")
+        if self.balances.get((token, holder), 0) < amount:
+            raise ChainError("burn amount exceeds balance")
+        self.balances[token, holder] -= amount
+        return _address("burn", token, holder, amount)
+
+    async def balance_of(self, token: str, holder: str) -> int:
+        self._maybe_fail("balance")
+        return self.balances.get((token, holder), 0)
+
+
+class FakeWallets:
+    """Implements ``Wallets``: deterministic addresses; signatures are ``signed:ADDRESS:MSG``."""
+
+    def custodial_address(self, user_id: int) -> str:
+        return _address("wallet", user_id)
+
+    def signer_of(self, message: str, signature: str) -> str | None:
+        prefix, _, rest = signature.partition(":")
+        address, _, signed = rest.partition(":")
+        return address if prefix == "signed" and signed == message else None
