@@ -45,6 +45,21 @@ $(EMULATOR)/node_modules/.installed: $(EMULATOR)/package.json $(EMULATOR)/packag
 	  echo "npm not found: the Telegram emulator tests will be skipped"; \
 	fi
 
+# The JSON-RPC node (ganache) tests/chain/test_rpc_node.py starts (tests/chain/node, npm packages).
+# Without npm those tests skip, except under CI, where they must run.
+CHAIN_NODE := tests/chain/node
+
+test: $(CHAIN_NODE)/node_modules/.installed
+
+$(CHAIN_NODE)/node_modules/.installed: $(CHAIN_NODE)/package.json $(CHAIN_NODE)/package-lock.json
+	@if command -v npm >/dev/null; then \
+	  cd $(CHAIN_NODE) && npm ci --no-audit --no-fund && touch node_modules/.installed; \
+	elif [ -n "$$CI" ]; then \
+	  echo "npm not found: CI must run the JSON-RPC node tests"; exit 1; \
+	else \
+	  echo "npm not found: the JSON-RPC node tests will be skipped"; \
+	fi
+
 bench: $(VENV)/.installed
 	$(BIN)/python bench/core_commands.py
 	$(BIN)/python bench/telegram_updates.py

@@ -1,19 +1,19 @@
-"""EvmTokenChain over JSON-RPC (``AsyncHTTPProvider``) against a real node, when one is given.
+"""EvmTokenChain over JSON-RPC (``AsyncHTTPProvider``) against a real node.
 
-Set ``ONE_BOT_TEST_RPC_URL`` to a development node whose accounts come from the standard test
-mnemonic and hold ETH (anvil's and hardhat's default; ganache needs it given), e.g.::
+The node is ganache from ``tests/chain/node`` (``make test`` installs it; a bare ``pytest``
+runs ``npm ci`` there), started on a free 127.0.0.1 port for the session. To use another
+development node instead, set ``ONE_BOT_TEST_RPC_URL`` to one whose accounts come from the
+standard test mnemonic and hold ETH (anvil's and hardhat's default), e.g.::
 
-    MNEMONIC="test test test test test test test test test test test junk"
-    npx ganache@7.9.2 --wallet.mnemonic "$MNEMONIC"
+    anvil &
     ONE_BOT_TEST_RPC_URL=http://127.0.0.1:8545 .venv/bin/pytest tests/chain/test_rpc_node.py
 
-Without it these tests skip; the same behaviour is covered on the embedded chain.
+Without Node.js these tests skip, except under CI, where they fail.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator
 
 import pytest
@@ -21,15 +21,10 @@ import pytest
 from adapters.chain import EvmTokenChain, HdWallets, open_token_chain
 from core.errors import ChainError
 
-RPC_ENV = "ONE_BOT_TEST_RPC_URL"
-
 
 @pytest.fixture
-async def node_chain(wallets: HdWallets) -> AsyncIterator[EvmTokenChain]:
-    url = os.environ.get(RPC_ENV)
-    if not url:
-        pytest.skip(f"{RPC_ENV} is not set (a dev node funding the test mnemonic's accounts)")
-    chain = await open_token_chain(wallets.owner_account(), url, receipt_timeout=30)
+async def node_chain(rpc_url: str, wallets: HdWallets) -> AsyncIterator[EvmTokenChain]:
+    chain = await open_token_chain(wallets.owner_account(), rpc_url, receipt_timeout=30)
     async with chain:
         yield chain
 
