@@ -111,15 +111,16 @@ async def open_chain(
             path,
         )
     keys = HdWallets(mnemonic)
+    wallets = wallets or keys
     if chain is None:
         evm = await open_token_chain(keys.owner_account(), settings.rpc_url)
         stack.push_async_callback(evm.aclose)
         if not settings.rpc_url:
             # The embedded chain lives in memory: replay the ledger so balances agree again.
-            tokens, balances = await replay_onto_fresh_chain(uow, clock, evm, keys)
+            tokens, balances = await replay_onto_fresh_chain(uow, clock, evm, wallets)
             log.info("embedded chain rebuilt: %d tokens, %d balances", tokens, balances)
         chain = evm
-    return chain, wallets or keys
+    return chain, wallets
 
 
 Server = Callable[[asyncio.Event], Coroutine[Any, Any, None]]

@@ -83,8 +83,12 @@ class TelegramSettings(_Section):
 
     @model_validator(mode="after")
     def _webhook_needs_url(self) -> TelegramSettings:
-        if self.token is not None and self.mode == "webhook" and not self.webhook_url:
-            raise ValueError("telegram.webhook_url is required when telegram.mode is webhook")
+        if self.token is not None and self.mode == "webhook":
+            if not self.webhook_url:
+                raise ValueError("telegram.webhook_url is required when telegram.mode is webhook")
+            if self.base_url is None and not self.webhook_url.startswith("https://"):
+                # Telegram only posts to https; a self-hosted Bot API server may use http.
+                raise ValueError("telegram.webhook_url must be https:// (Telegram's rule)")
         return self
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import Executable, func, select
 
 from adapters.db.schema import connections, entities, identities
 from bot.bootstrap import App
-from core.errors import AlreadyFollowing, AlreadyRegistered, EmailTaken
+from core.errors import AlreadyFollowing, AlreadyRegistered, EmailTaken, TokenAlreadyCreated
 from core.model import UserRef
 
 
@@ -109,3 +109,17 @@ async def test_one_person_registering_five_times_at_once_owns_one_creator(app: A
     assert all(isinstance(o, AlreadyRegistered) for o in outcomes if isinstance(o, BaseException))
     creators = select(func.count()).select_from(entities).where(entities.c.type == "creator")
     assert await _count(app, creators) == 1
+
+
+async def test_one_creator_creating_tokens_at_once_gets_one(app: App) -> None:
+    await _register_alice(app)
+    owner = UserRef("test", "alice", name="Alice")
+    outcomes = await asyncio.gather(
+        *(app.services.tokens.create(owner, symbol, "1") for symbol in ("AAA", "BBB", "CCC")),
+        return_exceptions=True,
+    )
+    assert sum(not isinstance(o, BaseException) for o in outcomes) == 1
+    failures = [o for o in outcomes if isinstance(o, BaseException)]
+    assert all(isinstance(o, TokenAlreadyCreated) for o in failures), failures
+    tokens = select(func.count()).select_from(entities).where(entities.c.type == "token")
+    assert await _count(app, tokens) == 1

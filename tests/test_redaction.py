@@ -33,3 +33,18 @@ def test_a_token_in_a_message_or_a_traceback_is_masked() -> None:
     assert output.count(redaction.MASK) == 2
     assert "send failed" in output
     assert "RuntimeError" in output
+
+
+def test_a_malformed_log_call_never_raises_into_the_caller() -> None:
+    settings = load_settings(environ={"ONE_BOT__TELEGRAM__TOKEN": TOKEN})
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    redaction.install(settings, [handler])
+    logger = logging.getLogger("test.redaction.malformed")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning("token %s and a number %d", TOKEN, "not a number")
+    finally:
+        logger.removeHandler(handler)
+    assert TOKEN not in stream.getvalue()

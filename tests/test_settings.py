@@ -64,6 +64,15 @@ def test_config_file_replaces_the_defaults(tmp_path: Path) -> None:
             "telegram.webhook_url is required",
         ),
         ({"ONE_BOT__TELEGRAM__POLL_INTERVAL": "-1"}, "telegram.poll_interval"),
+        (
+            {
+                "ONE_BOT__TELEGRAM__MODE": "webhook",
+                "ONE_BOT__TELEGRAM__TOKEN": "1:a",
+                "ONE_BOT__TELEGRAM__WEBHOOK_URL": "http://bot.example.com",
+            },
+            "must be https://",
+        ),
+        ({"ONE_BOT__TELEGRAM__BASE_URL": "bot.example.com"}, "telegram.base_url"),
         ({"ONE_BOT__TELEGRAM__WEBHOOK_SECRET": "bad secret!"}, "telegram.webhook_secret"),
         ({"ONE_BOT__DATABASE__URL": "mysql://x"}, "database.url"),
         ({"ONE_BOT__DATABASE__URL": "sqlite+aiosqlite:///:memory:"}, "must name a SQLite file"),

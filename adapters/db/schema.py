@@ -185,14 +185,18 @@ Index(
     unique=True,
 )
 Index("to_type", connections.c.to_entity_id, connections.c.relationship_type)
-owns_rows = connections.c.relationship_type == literal_column("'owns'")
-Index(
-    "uq_connections_one_owned",
-    connections.c.from_entity_id,
-    unique=True,
-    sqlite_where=owns_rows,
-    postgresql_where=owns_rows,
-)
+for _name, _relation in (
+    ("uq_connections_one_owned", "owns"),
+    ("uq_connections_one_issued", "issued"),
+):
+    _only = connections.c.relationship_type == literal_column(f"'{_relation}'")
+    Index(
+        _name,
+        connections.c.from_entity_id,
+        unique=True,
+        sqlite_where=_only,
+        postgresql_where=_only,
+    )
 Index("entity_type_time", events.c.entity_id, events.c.event_type, events.c.timestamp)
 Index("entity_time", events.c.entity_id, events.c.timestamp)
 Index("ix_identities_user", identities.c.user_id)

@@ -171,11 +171,12 @@ class OutboundLimiter(BaseRateLimiter[int]):
         # The chat's turn first, then the overall one booked for the moment it is really sent:
         # booking both at once would spend overall slots on sends that go out later.
         now = self._clock.monotonic()
-        wait = self._held_until.get(chat_id, now) - now
-        if wait <= 0:
+        start = max(now, self._held_until.get(chat_id, now))  # after any hold a 429 asked for
+        if start == now:
             self._held_until.pop(chat_id, None)
+        wait = start - now
         if chat_id:
-            wait = max(wait, self._bucket(chat_id).reserve(now))
+            wait += self._bucket(chat_id).reserve(start)
         if wait > 0:
             await self._clock.sleep(wait)
         overall = self._overall.reserve(self._clock.monotonic())

@@ -28,16 +28,19 @@ def clean_symbol(value: str) -> str:
 def price_to_cents(value: str) -> int:
     """``"1.50"`` or ``"$2"`` → cents; more than two decimals, ≤ 0 or absurd are refused."""
     text = value.strip().removeprefix("$").replace(",", "")
+    refused = InvalidInput(Reason.PRICE_INVALID, value=value.strip()[:20])
     try:
         price = Decimal(text)
     except InvalidOperation:
-        raise InvalidInput(Reason.PRICE_INVALID, value=value.strip()[:20]) from None
-    cents = price * 100
-    if not price.is_finite() or cents != cents.to_integral_value() or not cents > 0:
-        raise InvalidInput(Reason.PRICE_INVALID, value=value.strip()[:20])
-    if cents > PRICE_MAX_CENTS:
-        raise InvalidInput(Reason.PRICE_INVALID, value=value.strip()[:20])
-    return int(cents)
+        raise refused from None
+    exponent = price.as_tuple().exponent
+    # Finite, at most two decimals, and small enough that no arithmetic can overflow.
+    if not isinstance(exponent, int) or exponent < -2 or price.adjusted() > 6:
+        raise refused
+    cents = int(price * 100)
+    if not 0 < cents <= PRICE_MAX_CENTS:
+        raise refused
+    return cents
 
 
 async def token_of(uow: UnitOfWork, creator_id: int) -> Token | None:
@@ -79,7 +82,12 @@ class TokenService:
             )
             if token_id is None:
                 raise SymbolTaken(symbol=symbol)
-            await uow.connections.add(creator.id, token_id, Relation.ISSUED, {}, self._clock.now())
+            if not await uow.connections.add(
+                creator.id, token_id, Relation.ISSUED, {}, self._clock.now()
+            ):
+                # A /token of the same creator that ran at the same time won.
+                winner = await token_of(uow, creator.id)
+                raise TokenAlreadyCreated(symbol=winner.symbol if winner else symbol)
             await log_event(
                 uow,
                 self._clock,

@@ -194,11 +194,10 @@ class FakeConnectionRepository(_Repository):
         self._db.require(from_id, to_id)
         if self._find(from_id, to_id, relation) is not None:
             return False
-        owns = str(Relation.OWNS)
-        if relation == Relation.OWNS and any(
-            c.from_id == from_id and c.relation == owns for c in self._db.connections.values()
+        if relation in (Relation.OWNS, Relation.ISSUED) and any(
+            c.from_id == from_id and c.relation == relation for c in self._db.connections.values()
         ):
-            return False  # the partial unique index: one creator per owner
+            return False  # the partial unique indexes: one creator per owner, one token each
         row_id = self._db.next_id("connections")
         self._db.connections[row_id] = ConnectionRow(
             row_id, from_id, str(relation), to_id, json_round_trip(metadata), to_millis(now)

@@ -48,6 +48,10 @@ async def test_a_creator_creates_a_token(
         ("ALICE", "NaN", Reason.PRICE_INVALID),
         ("ALICE", "Infinity", Reason.PRICE_INVALID),
         ("ALICE", "1e9", Reason.PRICE_INVALID),
+        ("ALICE", "sNaN", Reason.PRICE_INVALID),
+        ("ALICE", "1e999999", Reason.PRICE_INVALID),
+        ("ALICE", "0.0100000000000000000000000000001", Reason.PRICE_INVALID),
+        ("ALICE", "10000.01", Reason.PRICE_INVALID),
     ],
 )
 async def test_bad_symbols_and_prices_deploy_nothing(

@@ -100,6 +100,24 @@ async def test_retry_after_is_honoured_then_the_send_succeeds() -> None:
     assert [round(a - 1000.0) for a in attempts] == [0, 5, 10]
 
 
+async def test_after_a_hold_a_chat_keeps_its_pace() -> None:
+    clock = FakeClock()
+    lim = limiter(clock)
+    attempts = 0
+
+    async def first_is_429() -> bool:
+        nonlocal attempts
+        attempts += 1
+        if attempts == 1:
+            raise RetryAfter(timedelta(seconds=20))
+        return True
+
+    await lim.process_request(first_is_429, (), {}, "sendMessage", {"chat_id": -5}, None)
+    assert clock.now - 1000.0 == pytest.approx(20.0)
+    times = await send_times(lim, clock, [-5] * 3)
+    assert times == pytest.approx([23.0, 26.0, 29.0])  # still 20 a minute after the hold
+
+
 async def test_retry_after_gives_up_after_the_configured_retries() -> None:
     clock = FakeClock()
 
