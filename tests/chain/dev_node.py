@@ -8,14 +8,12 @@ Without Node.js and npm the tests that need it skip, unless ``CI`` is set: CI mu
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.e2e.harness import Process, free_port, wait_for
+from tests.node_packages import node_with
 
 NODE_DIR = Path(__file__).resolve().parent / "node"
 GANACHE = NODE_DIR / "node_modules" / ".bin" / "ganache"
@@ -24,32 +22,9 @@ READY_S = 20.0
 ATTEMPTS = 3  # a new port if another process took the free one first
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI is set: the JSON-RPC node tests must run there)")
-    pytest.skip(reason)
-
-
 def node_executable() -> str:
     """The ``node`` executable, with ganache installed (``npm ci`` here if ``make`` has not)."""
-    found = {tool: shutil.which(tool) for tool in ("node", "npm")}
-    missing = [tool for tool, path in found.items() if path is None]
-    if missing:
-        _unavailable(f"{' and '.join(missing)} not found: ganache needs Node.js")
-    if not (NODE_DIR / "node_modules" / "ganache" / "package.json").exists():
-        done = subprocess.run(
-            [str(found["npm"]), "ci", "--no-audit", "--no-fund"],
-            cwd=NODE_DIR,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        if done.returncode != 0:
-            _unavailable(f"`npm ci` in {NODE_DIR} failed:\n{done.stderr[-2000:]}")
-    node = found["node"]
-    assert node is not None
-    return node
+    return node_with(NODE_DIR, "ganache", "JSON-RPC node (ganache)")
 
 
 def _chain_id(url: str) -> str | None:

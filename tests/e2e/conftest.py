@@ -5,9 +5,6 @@ Without Node.js and npm these tests skip, unless ``CI`` is set: CI must run them
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -22,38 +19,15 @@ from tests.e2e.harness import (
     start_emulator,
     wait_for,
 )
+from tests.node_packages import node_with
 
 StartBot = Callable[..., Process]
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI is set: the Telegram emulator tests must run there)")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
 def node() -> str:
     """The ``node`` executable, with the emulator's npm packages installed."""
-    found = {tool: shutil.which(tool) for tool in ("node", "npm")}
-    missing = [tool for tool, path in found.items() if path is None]
-    if missing:
-        _unavailable(f"{' and '.join(missing)} not found: the Telegram emulator needs Node.js")
-    if not (EMULATOR_DIR / "node_modules" / "telegram-test-api" / "package.json").exists():
-        # `make test` installs them first; a bare `pytest` does it here.
-        done = subprocess.run(
-            [str(found["npm"]), "ci", "--no-audit", "--no-fund"],
-            cwd=EMULATOR_DIR,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        if done.returncode != 0:
-            _unavailable(f"`npm ci` in {EMULATOR_DIR} failed:\n{done.stderr[-2000:]}")
-    node = found["node"]
-    assert node is not None
-    return node
+    return node_with(EMULATOR_DIR, "telegram-test-api", "Telegram emulator")
 
 
 @pytest.fixture
