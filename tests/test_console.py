@@ -12,6 +12,10 @@ import pytest
 from adapters.db.migrate import head_revision
 
 ONE_BOT = Path(sys.executable).with_name("one-bot")
+BASE_ENV = {
+    "ONE_BOT__LOGGING__LEVEL": "WARNING",
+    "ONE_BOT__CHAIN__MNEMONIC": "test test test test test test test test test test test junk",
+}
 
 
 def run(
@@ -20,8 +24,7 @@ def run(
     environ = {
         **os.environ,
         "ONE_BOT__DATABASE__URL": f"sqlite+aiosqlite:///{tmp_path / 'console.db'}",
-        "ONE_BOT__LOGGING__LEVEL": "WARNING",
-        "ONE_BOT__CHAIN__MNEMONIC": "test test test test test test test test test test test junk",
+        **BASE_ENV,
         **env,
     }
     environ.pop("ONE_BOT__TELEGRAM__TOKEN", None)
@@ -101,6 +104,22 @@ def test_without_a_mnemonic_one_is_generated_once_outside_the_repo(tmp_path: Pat
     assert "no chain.mnemonic configured" not in again.stderr
     address = first.stdout.split("kept for you by ONE): ")[1].split()[0]
     assert address in again.stdout  # the same keys, so the same wallet
+
+
+def test_odd_input_never_ends_the_chat(tmp_path: Path) -> None:
+    odd = "²\n" + "9" * 5000 + "\n"
+    done = subprocess.run(
+        [str(ONE_BOT), "chat"],
+        input=odd.encode() + b"\xff\xfe broken bytes\n/help\n",
+        capture_output=True,
+        timeout=60,
+        cwd=tmp_path,
+        env={**os.environ, **BASE_ENV, "ONE_BOT__DATABASE__URL": f"sqlite:///{tmp_path}/odd.db"},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert b"Traceback" not in done.stderr
+    assert b"Here is what you can do" in done.stdout
 
 
 def test_empty_input_exits_cleanly(tmp_path: Path) -> None:

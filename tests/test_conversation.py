@@ -211,3 +211,9 @@ async def test_tokens_wallets_and_balance(chat: Chat) -> None:
     assert "sign this exact message" in challenge.text
     refused = await chat("bob", f"/wallet 0x{'ab' * 20} 0xdeadbeef")
     assert "Nothing was linked" in refused.text
+
+
+async def test_a_bio_may_start_on_a_new_line(chat: Chat) -> None:
+    await chat("alice", REGISTER_ALICE)
+    edited = await chat("alice", "/profile bio\nI coach runners.\nSince 2019.")
+    assert "I coach runners.\nSince 2019." in edited.text
