@@ -31,6 +31,9 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("run", help="run the bot (the console chat when no chat token is set)")
     sub.add_parser("chat", help="chat in this terminal; reads standard input line by line")
     sub.add_parser("migrate", help="bring the database schema up to date, then exit")
+    sub.add_parser(
+        "reconcile", help="compare every ledger balance with the chain; exit 1 on any drift"
+    )
     return parser
 
 
@@ -58,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if command == "migrate":
             return asyncio.run(_migrate(settings))
+        if command == "reconcile":
+            return asyncio.run(_reconcile(settings))
         if command == "run" and settings.discord.token:
             print(
                 "one-bot: discord.token is set, but this version has no Discord frontend yet. "
@@ -83,6 +88,21 @@ async def _migrate(settings: Settings) -> int:
         await database.dispose()
     print(f"database at revision {revision}")
     return 0
+
+
+async def _reconcile(settings: Settings) -> int:
+    from bot import bootstrap
+
+    async with AsyncExitStack() as stack:
+        app = await bootstrap.build(settings, stack)
+        report = await app.services.tokens.reconcile()
+    for drift in report.drifts:
+        print(
+            f"DRIFT user {drift.holder_id} ${drift.symbol}: "
+            f"ledger {drift.ledger}, chain {drift.chain}"
+        )
+    print(f"{report.checked} balances checked, {len(report.drifts)} drifting")
+    return 1 if report.drifts else 0
 
 
 async def _serve(settings: Settings) -> int:

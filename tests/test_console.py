@@ -128,6 +128,15 @@ def test_empty_input_exits_cleanly(tmp_path: Path) -> None:
     assert done.stderr == ""
 
 
+def test_reconcile_checks_the_ledger_against_the_chain(tmp_path: Path) -> None:
+    run(
+        ["chat"], "/as Alice\n/register Alice | alice@example.com | art\n/token ALICE 1\n", tmp_path
+    )
+    done = run(["reconcile"], "", tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "0 balances checked, 0 drifting"
+
+
 def test_migrate_brings_the_schema_to_head(tmp_path: Path) -> None:
     done = run(["migrate"], "", tmp_path)
     assert done.returncode == 0, done.stderr

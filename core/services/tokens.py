@@ -11,6 +11,7 @@ from core.model import Entity, EntityType, EventType, Holding, Relation, Token, 
 from core.ports import Clock, TokenChain, UnitOfWork, UnitOfWorkFactory, Wallets
 from core.services.event_log import log_event
 from core.services.identities import owned_creator, resolve_user
+from core.services.reconciliation import Reconciliation, reconcile
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,10 @@ class TokenService:
         if await uow.entities.by_handle(EntityType.TOKEN, symbol.lower()) is not None:
             raise SymbolTaken(symbol=symbol)
         return creator
+
+    async def reconcile(self) -> Reconciliation:
+        """Every ledger balance against the chain; the drifts found (none when they agree)."""
+        return await reconcile(self._uow, self._chain, self._wallets)
 
     async def holdings(self, who: UserRef) -> list[Holding]:
         """What ``who`` holds by the ledger, with each balance as the chain reports it."""

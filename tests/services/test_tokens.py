@@ -19,6 +19,7 @@ from core.errors import (
     WalletSignatureInvalid,
 )
 from core.services.ledger import move_tokens
+from core.services.reconciliation import Drift, reconcile
 from core.services.tokens import replay_onto_fresh_chain
 from tests.fakes import FakeClock, FakeStore, FakeTokenChain, FakeUnitOfWork, FakeWallets
 from tests.services_support import ALICE, BOB, CAROL, register, user_id_of
@@ -195,3 +196,23 @@ async def test_linking_a_wallet_needs_its_signature_over_the_challenge(
     clock.advance(timedelta(minutes=16))
     with pytest.raises(NoWalletChallenge):  # expired
         await services.wallets.link(BOB, other, f"signed:{other}:{message}")
+
+
+async def test_reconciliation_reports_drift_between_ledger_and_chain(
+    services: Services, store: FakeStore, clock: FakeClock, chain: FakeTokenChain
+) -> None:
+    await register(services, ALICE)
+    token = await services.tokens.create(ALICE, "ALICE", "1")
+    await services.identities.ensure_user(BOB)
+    bob = user_id_of(store, BOB)
+    async with FakeUnitOfWork(store) as uow:
+        await move_tokens(
+            uow, clock, token_id=token.id, holder_id=bob, amount=40, kind="test", reference="r1"
+        )
+        await uow.commit()
+    wallets = FakeWallets()
+    report = await reconcile(lambda: FakeUnitOfWork(store), chain, wallets)
+    assert report.checked == 1
+    assert report.drifts == [Drift(bob, "ALICE", ledger=40, chain=0)]
+    await chain.mint(token.address, wallets.custodial_address(bob), 40)
+    assert (await reconcile(lambda: FakeUnitOfWork(store), chain, wallets)).drifts == []
