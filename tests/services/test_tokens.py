@@ -18,6 +18,7 @@ from core.errors import (
     TokenAlreadyCreated,
     WalletSignatureInvalid,
 )
+from core.model import Token
 from core.services.ledger import move_tokens
 from core.services.reconciliation import Drift, reconcile
 from core.services.tokens import replay_onto_fresh_chain
@@ -146,9 +147,10 @@ async def test_wallets_are_per_person_and_stable(services: Services) -> None:
     assert first.linked is None
 
 
-async def test_a_fresh_chain_is_rebuilt_from_the_ledger(
-    services: Services, store: FakeStore, clock: FakeClock, chain: FakeTokenChain
-) -> None:
+async def bob_holds_40_alice(
+    services: Services, store: FakeStore, clock: FakeClock
+) -> tuple[Token, int]:
+    """Alice issues $ALICE; the ledger credits Bob 40 (no mint: the chain does not know)."""
     await register(services, ALICE)
     token = await services.tokens.create(ALICE, "ALICE", "1")
     await services.identities.ensure_user(BOB)
@@ -158,6 +160,13 @@ async def test_a_fresh_chain_is_rebuilt_from_the_ledger(
             uow, clock, token_id=token.id, holder_id=bob, amount=40, kind="test", reference="r1"
         )
         await uow.commit()
+    return token, bob
+
+
+async def test_a_fresh_chain_is_rebuilt_from_the_ledger(
+    services: Services, store: FakeStore, clock: FakeClock, chain: FakeTokenChain
+) -> None:
+    token, bob = await bob_holds_40_alice(services, store, clock)
 
     fresh = FakeTokenChain()  # what a restart of the embedded chain leaves
     wallets = FakeWallets()
@@ -201,15 +210,7 @@ async def test_linking_a_wallet_needs_its_signature_over_the_challenge(
 async def test_reconciliation_reports_drift_between_ledger_and_chain(
     services: Services, store: FakeStore, clock: FakeClock, chain: FakeTokenChain
 ) -> None:
-    await register(services, ALICE)
-    token = await services.tokens.create(ALICE, "ALICE", "1")
-    await services.identities.ensure_user(BOB)
-    bob = user_id_of(store, BOB)
-    async with FakeUnitOfWork(store) as uow:
-        await move_tokens(
-            uow, clock, token_id=token.id, holder_id=bob, amount=40, kind="test", reference="r1"
-        )
-        await uow.commit()
+    token, bob = await bob_holds_40_alice(services, store, clock)
     wallets = FakeWallets()
     report = await reconcile(lambda: FakeUnitOfWork(store), chain, wallets)
     assert report.checked == 1
