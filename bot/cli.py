@@ -1,4 +1,4 @@
-"""The ``one-bot`` command: ``run`` (default), ``chat`` and ``migrate``."""
+"""The ``one-bot`` command: ``run`` (default), ``chat``, ``migrate``, ``reconcile``, ``resume``."""
 
 from __future__ import annotations
 
@@ -34,6 +34,10 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "reconcile", help="compare every ledger balance with the chain; exit 1 on any drift"
     )
+    sub.add_parser(
+        "resume",
+        help="finish every purchase a crash or outage left mid-way (the job does it too), exit",
+    )
     return parser
 
 
@@ -63,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_migrate(settings))
         if command == "reconcile":
             return asyncio.run(_reconcile(settings))
+        if command == "resume":
+            return asyncio.run(_resume(settings))
         if command == "run" and settings.discord.token:
             print(
                 "one-bot: discord.token is set, but this version has no Discord frontend yet. "
@@ -105,6 +111,17 @@ async def _reconcile(settings: Settings) -> int:
     return 1 if report.drifts else 0
 
 
+async def _resume(settings: Settings) -> int:
+    from bot import bootstrap
+
+    async with AsyncExitStack() as stack:
+        app = await bootstrap.build(settings, stack)
+        recovered = await bootstrap.recover_and_advance(app.services)
+        resumed = await app.services.saga.resume()
+    print(f"{recovered} payments recovered, {resumed} purchases resumed")
+    return 0
+
+
 async def _serve(settings: Settings) -> int:
     from bot import bootstrap
 
@@ -122,14 +139,27 @@ async def _serve(settings: Settings) -> int:
 
 
 async def _chat(settings: Settings) -> int:
-    from adapters.console.frontend import ConsoleFrontend
+    from adapters.console.frontend import PLATFORM, ConsoleFrontend
     from bot import bootstrap
 
+    stop = asyncio.Event()
     async with AsyncExitStack() as stack:
         app = await bootstrap.build(settings, stack)
         console = ConsoleFrontend(
             app.router, sys.stdin, sys.stdout, person=settings.console.default_person
         )
+        app.notifier.register(PLATFORM, console.push)
+
+        async def chat_then_stop() -> None:
+            try:
+                await console.run()
+            finally:
+                stop.set()
+
+        # The web server (checkout page, payment webhooks) and the purchase jobs run beside
+        # the console; no other chat frontend does.
         async with asyncio.TaskGroup() as tasks:
-            tasks.create_task(console.run())
+            tasks.create_task(chat_then_stop())
+            for server in bootstrap.servers(app, chat_frontends=False):
+                tasks.create_task(server(stop))
     return 0

@@ -105,6 +105,60 @@ class ChainSettings(_Section):
     mnemonic_file: Path = Path("~/.local/share/one-bot/mnemonic")
 
 
+class StripeSettings(_Section):
+    # Empty: the sandbox (a local Stripe-compatible server and checkout page, no real money).
+    api_key: SecretStr | None = None
+    # The signing secret of the Stripe webhook endpoint (whsec_…); required with api_key.
+    webhook_secret: SecretStr | None = None
+    # Another Stripe-compatible API server (tests); empty: Stripe itself.
+    api_base: str | None = None
+
+    @field_validator("api_base")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+            raise ValueError("must be an http:// or https:// address")
+        return value
+
+    @model_validator(mode="after")
+    def _key_needs_secret(self) -> StripeSettings:
+        if self.api_key is not None and self.webhook_secret is None:
+            raise ValueError(
+                "payments.stripe.webhook_secret is required with payments.stripe.api_key"
+            )
+        return self
+
+
+class StarsSettings(_Section):
+    # Telegram Stars (XTR) invoices, on Telegram only.
+    enabled: bool = True
+    # Stars charged per US dollar of the token price (rounded up to whole Stars).
+    stars_per_usd: int = Field(default=50, ge=1, le=10_000)
+
+
+class PaymentsSettings(_Section):
+    # The most tokens one /buy may ask for.
+    max_tokens: int = Field(default=10_000, ge=1, le=1_000_000_000)
+    # The address fans open the checkout page at; empty: http://web.host:web.port.
+    public_url: str | None = None
+    # Seconds between resuming unfinished purchases, and between ledger/chain reconciliations.
+    resume_every: float = Field(default=30.0, gt=0, le=86_400)
+    # Seconds between asking the providers for payments no webhook delivered.
+    recover_every: float = Field(default=120.0, gt=0, le=86_400)
+    reconcile_every: float = Field(default=600.0, gt=0, le=86_400)
+    # Failed mint attempts (one per resume) before a purchase is refunded.
+    mint_attempts: int = Field(default=10, ge=1, le=1000)
+    stripe: StripeSettings = StripeSettings()
+    stars: StarsSettings = StarsSettings()
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+            raise ValueError("must be an http:// or https:// address")
+        return value.rstrip("/") if value else value
+
+
 class WebSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
@@ -129,6 +183,7 @@ class Settings(_Section):
     telegram: TelegramSettings = TelegramSettings()
     discord: DiscordSettings = DiscordSettings()
     chain: ChainSettings = ChainSettings()
+    payments: PaymentsSettings = PaymentsSettings()
     web: WebSettings = WebSettings()
     console: ConsoleSettings = ConsoleSettings()
     logging: LoggingSettings = LoggingSettings()
@@ -136,7 +191,14 @@ class Settings(_Section):
 
 # Dotted keys that may only come from the environment.
 SECRET_KEYS = frozenset(
-    {"telegram.token", "telegram.webhook_secret", "discord.token", "chain.mnemonic"}
+    {
+        "telegram.token",
+        "telegram.webhook_secret",
+        "discord.token",
+        "chain.mnemonic",
+        "payments.stripe.api_key",
+        "payments.stripe.webhook_secret",
+    }
 )
 
 
@@ -223,3 +285,13 @@ def webhook_secret(telegram: TelegramSettings) -> str:
     assert telegram.token is not None
     key = telegram.token.get_secret_value().encode()
     return hmac.new(key, b"one-bot telegram webhook", hashlib.sha256).hexdigest()
+
+
+def public_url(settings: Settings) -> str:
+    """Where fans reach this bot's web server (checkout pages, payment return pages)."""
+    if settings.payments.public_url:
+        return settings.payments.public_url
+    host = settings.web.host
+    if host in ("0.0.0.0", "::"):
+        host = "127.0.0.1"
+    return f"http://{host}:{settings.web.port}"

@@ -6,6 +6,10 @@
 @notice A minimal ERC-20 with 0 decimals: one unit is one token. The account that deploys it
         (the bot) is its owner, the only one who may mint, and who may burn from any holder:
         tokens are held in custodial wallets, and a refunded purchase is clawed back.
+        Every mint and burn carries a reference (the keccak256 of the bot's text for it, such
+        as "purchase:17") that is recorded in `applied`: a second mint or burn with the same
+        reference reverts, so the bot can repeat a step it is unsure about without minting or
+        burning twice.
 @dev Compiled for "shanghai" (no MCOPY) so that it also runs on older nodes. After editing,
      run `python contracts/build.py` to refresh adapters/chain/creator_token.json.
 """
@@ -36,6 +40,8 @@ totalSupply: public(uint256)
 balanceOf: public(HashMap[address, uint256])
 allowance: public(HashMap[address, HashMap[address, uint256]])
 owner: public(address)
+# The references of the mints and burns done so far (one set for both).
+applied: public(HashMap[bytes32, bool])
 
 
 @deploy
@@ -69,8 +75,9 @@ def approve(spender: address, amount: uint256) -> bool:
 
 
 @external
-def mint(to: address, amount: uint256):
+def mint(to: address, amount: uint256, ref: bytes32):
     assert msg.sender == self.owner, "only the owner may mint"
+    self._apply(ref)
     assert to != empty(address), "mint to the zero address"
     self.totalSupply += amount
     self.balanceOf[to] += amount
@@ -78,8 +85,9 @@ def mint(to: address, amount: uint256):
 
 
 @external
-def burn(holder: address, amount: uint256):
+def burn(holder: address, amount: uint256, ref: bytes32):
     assert msg.sender == self.owner, "only the owner may burn"
+    self._apply(ref)
     held: uint256 = self.balanceOf[holder]
     assert held >= amount, "burn exceeds balance"
     self.balanceOf[holder] = held - amount
@@ -95,3 +103,9 @@ def _transfer(sender: address, receiver: address, amount: uint256):
     self.balanceOf[sender] = held - amount
     self.balanceOf[receiver] += amount
     log Transfer(sender=sender, receiver=receiver, value=amount)
+
+
+@internal
+def _apply(ref: bytes32):
+    assert not self.applied[ref], "reference already applied"
+    self.applied[ref] = True

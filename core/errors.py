@@ -60,6 +60,36 @@ class ChainError(Exception):
     """The chain refused or failed a transaction (not a person's mistake: never shown as is)."""
 
 
+class ChainRejected(ChainError):
+    """The chain refused the transaction for good (it reverted): retrying will not help."""
+
+
+class PaymentError(Exception):
+    """A payment provider refused or failed a request (an outage, not a person's mistake)."""
+
+
+class NoToken(DomainError):
+    """The creator has not created a token yet, so there is nothing to buy."""
+
+    key = "error.no_token"
+
+
+class PurchaseNotFound(DomainError):
+    key = "error.purchase_not_found"
+
+
+class PurchaseNotPayable(DomainError):
+    """The purchase was paid already, or is not the asker's: no second payment is taken."""
+
+    key = "error.purchase_not_payable"
+
+
+class PaymentUnavailable(DomainError):
+    """No payment rail works here (e.g. Telegram Stars outside Telegram)."""
+
+    key = "error.payment_unavailable"
+
+
 class TokenAlreadyCreated(DomainError):
     key = "error.token_already_created"
 
@@ -97,6 +127,7 @@ class Reason(StrEnum):
     SYMBOL_INVALID = "symbol_invalid"
     PRICE_INVALID = "price_invalid"
     ADDRESS_INVALID = "address_invalid"
+    AMOUNT_INVALID = "amount_invalid"
 
 
 class InvalidInput(DomainError):

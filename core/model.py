@@ -56,6 +56,15 @@ class EventType(StrEnum):
     TOKEN_REDEPLOYED = "token_redeployed"
     WALLET_LINKED = "wallet_linked"
     USER_REACHABLE = "user_reachable"
+    PURCHASE_STARTED = "purchase_started"
+    PURCHASE_PAID = "purchase_paid"
+    PURCHASE_COMPLETED = "purchase_completed"
+    PURCHASE_MINT_FAILED = "purchase_mint_failed"
+    PURCHASE_REFUNDED = "purchase_refunded"
+    PURCHASE_REVERSED = "purchase_reversed"
+    PURCHASE_CLAWED_BACK = "purchase_clawed_back"
+    PURCHASE_CANCELLED = "purchase_cancelled"
+    PAYMENT_RETURNED = "payment_returned"
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,14 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 from core.model import Entity, EntityType, Event, Identity, Relation, Status
+from core.purchases import (
+    Money,
+    PaymentReceived,
+    PaymentRequest,
+    PaymentReversed,
+    Purchase,
+    PurchaseState,
+)
 
 
 class Clock(Protocol):
@@ -37,6 +45,10 @@ class IdentityRepository(Protocol):
 
     async def set_chat(self, platform: str, platform_user_id: str, chat_id: str) -> None:
         """Remember where to reach this identity."""
+        ...
+
+    async def of_person(self, user_id: int) -> list[tuple[str, Identity]]:
+        """Every ``(platform, identity)`` of one person, the most recently seen first."""
         ...
 
     async def set_reachable(
@@ -174,23 +186,33 @@ class TokenChain(Protocol):
     """The EVM chain creator tokens live on: one ERC-20 per creator, minted by the bot.
 
     Amounts are token base units (creator tokens have 0 decimals: one unit is one token).
-    Every write waits for its receipt and raises ``ChainError`` if it failed or reverted.
+    Every write waits for its receipt. A write that the chain refused for good (a revert)
+    raises ``ChainRejected``; one whose outcome is unknown or that may succeed on a retry
+    (the node unreachable, no receipt in time) raises ``ChainError``.
+
+    Mints and burns carry a ``reference`` (``purchase:17``) that the token contract records:
+    a second write with the same reference changes nothing and returns None, so a saga that
+    resumes after a crash can always repeat its last step.
     """
 
     async def deploy_token(self, name: str, symbol: str) -> str:
         """Deploy a creator token owned by the bot; return its contract address."""
         ...
 
-    async def mint(self, token: str, to: str, amount: int) -> str:
-        """Mint ``amount`` to address ``to``; return the transaction hash."""
+    async def mint(self, token: str, to: str, amount: int, reference: str) -> str | None:
+        """Mint ``amount`` to ``to``; the transaction hash, or None if ``reference`` was used."""
         ...
 
-    async def burn(self, token: str, holder: str, amount: int) -> str:
-        """Burn ``amount`` held by ``holder`` (owner-only); return the transaction hash."""
+    async def burn(self, token: str, holder: str, amount: int, reference: str) -> str | None:
+        """Burn ``amount`` held by ``holder``; the hash, or None if ``reference`` was used."""
         ...
 
     async def balance_of(self, token: str, holder: str) -> int:
         """The on-chain balance of ``holder``."""
+        ...
+
+    async def applied(self, token: str, reference: str) -> bool:
+        """Whether a mint or burn with ``reference`` is on chain for this token."""
         ...
 
 
@@ -235,6 +257,100 @@ class LedgerRepository(Protocol):
         ...
 
 
+class PurchaseRepository(Protocol):
+    """The ``purchases`` table: the state of every token purchase (the saga's memory)."""
+
+    async def add(
+        self, fan_id: int, token_id: int, amount: int, price_cents: int, now: datetime
+    ) -> Purchase:
+        """Record a new purchase, pending payment."""
+        ...
+
+    async def get(self, purchase_id: int, *, for_update: bool = False) -> Purchase | None:
+        """One purchase; ``for_update`` locks its row until the transaction ends."""
+        ...
+
+    async def by_payment(self, rail: str, payment_ref: str) -> Purchase | None:
+        """The purchase a provider's payment paid, if any."""
+        ...
+
+    async def update(
+        self,
+        purchase_id: int,
+        changes: Mapping[str, Any],
+        now: datetime,
+        *,
+        expected: PurchaseState | None = None,
+    ) -> bool:
+        """Change fields of a purchase (names as on :class:`Purchase`).
+
+        With ``expected``, only while the purchase is in that state: False (and nothing
+        changed) otherwise, so two workers cannot both take the same step.
+        """
+        ...
+
+    async def unfinished(self, limit: int) -> list[int]:
+        """Ids of purchases a step is still owed to (paid and not settled, or not yet told)."""
+        ...
+
+
+class WebhookRepository(Protocol):
+    """Provider event ids already processed (``processed_webhooks``)."""
+
+    async def first_time(self, provider: str, event_id: str, now: datetime) -> bool:
+        """Record the event; False if it was recorded before (a duplicate delivery)."""
+        ...
+
+
+class PaymentGateway(Protocol):
+    """A way to take money: cards through Stripe, Telegram Stars, a sandbox."""
+
+    @property
+    def rail(self) -> str:
+        """The rail's name (``card``, ``stars``), stored with each payment."""
+        ...
+
+    def available_on(self, platform: str) -> bool:
+        """Whether a person on this chat platform can pay on this rail."""
+        ...
+
+    def quote(self, price_cents: int) -> Money:
+        """What a purchase of ``price_cents`` costs on this rail, in the rail's currency."""
+        ...
+
+    async def request_payment(self, purchase: Purchase, title: str) -> PaymentRequest:
+        """How the fan pays ``purchase`` (a checkout URL, or an invoice to show).
+
+        Idempotent per purchase: asking twice gives the same checkout, never two charges.
+        """
+        ...
+
+    async def recent_events(self, since: datetime) -> list[PaymentReceived | PaymentReversed]:
+        """Payments and reversals the provider reported since ``since``, oldest first.
+
+        How a webhook that never arrived is recovered: each is processed like a delivery
+        (and, by its event id, at most once). Rails whose platform delivers reliably
+        (Telegram Stars) return nothing.
+        """
+        ...
+
+    async def refund(self, payment_ref: str, payer: str | None) -> str:
+        """Give a payment back in full; the provider's refund id.
+
+        Idempotent: when the payment was refunded already, that refund's id is returned.
+        Raises ``PaymentError`` when the provider refuses or cannot be reached.
+        """
+        ...
+
+
+class Notifier(Protocol):
+    """Tells a person something outside a conversation (a purchase finished, a refund)."""
+
+    async def notify(self, person_id: int, key: str, params: Mapping[str, object]) -> bool:
+        """Send the catalogue text ``key``; False when the person cannot be reached."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over all repositories.
 
@@ -255,6 +371,10 @@ class UnitOfWork(Protocol):
     def events(self) -> EventRepository: ...
     @property
     def ledger(self) -> LedgerRepository: ...
+    @property
+    def purchases(self) -> PurchaseRepository: ...
+    @property
+    def webhooks(self) -> WebhookRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

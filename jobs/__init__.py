@@ -1,1 +1,1 @@
-"""Timed work driven by APScheduler (journeys, outbox, settlement) — arrives with later issues."""
+"""Timed work: APScheduler only ticks; what is due lives in our own tables."""

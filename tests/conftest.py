@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from bot import bootstrap
 from bot.settings import Settings, load_settings
 from tests.fakes import FakeTokenChain, FakeWallets
+from tests.fakes.payments import FakeNotifier, FakePaymentGateway
 from tests.snapshots import snapshot  # noqa: F401 — a fixture for every test module
 from tests.support import Chat
 
@@ -76,8 +77,19 @@ def settings_for(url: str) -> Settings:
 
 
 async def build_app(stack: AsyncExitStack, settings: Settings) -> bootstrap.App:
-    """The real app on a real database; the chain is faked (tests/chain tests the real one)."""
-    return await bootstrap.build(settings, stack, chain=FakeTokenChain(), wallets=FakeWallets())
+    """The real app on a real database; the chain, the payment rails and the notifier are
+    faked (tests/chain, tests/payments and tests/test_buying_end_to_end.py use real ones)."""
+    return await bootstrap.build(
+        settings,
+        stack,
+        chain=FakeTokenChain(),
+        wallets=FakeWallets(),
+        gateways=[
+            FakePaymentGateway("card"),
+            FakePaymentGateway("stars", platforms=frozenset({"telegram"}), stars_per_usd=50),
+        ],
+        notifier=FakeNotifier(),
+    )
 
 
 @pytest.fixture

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
+from adapters.console.frontend import ConsoleFrontend
 from adapters.db.migrate import head_revision
+from bot.conversation import Button, Incoming, Invoice, MessageRef, Reply, Responder, Router
+from tests.e2e.harness import free_port
 
 ONE_BOT = Path(sys.executable).with_name("one-bot")
 BASE_ENV = {
@@ -24,6 +30,8 @@ def run(
     environ = {
         **os.environ,
         "ONE_BOT__DATABASE__URL": f"sqlite+aiosqlite:///{tmp_path / 'console.db'}",
+        # The console serves the checkout page and payment webhooks: never on 8080 in tests.
+        "ONE_BOT__WEB__PORT": str(free_port()),
         **BASE_ENV,
         **env,
     }
@@ -165,3 +173,74 @@ def test_config_file_option(tmp_path: Path) -> None:
     done = run(["--config", str(config), "chat"], "/start\n", tmp_path)
     assert "you are “Dana”" in done.stdout
     assert "Welcome to ONE, Dana!" in done.stdout
+
+
+# --- in process: notifications pushed to a person, and invoices --------------------------------
+
+STARS = Invoice("10 ALICE tokens", "Tokens of @alice", "purchase:7", "XTR", 250, "10 ALICE")
+
+
+class StubRouter:
+    def __init__(self) -> None:
+        self.commands: list[Any] = []
+        self.seen: list[Incoming] = []
+
+    async def dispatch(self, incoming: Incoming, responder: Responder) -> MessageRef | None:
+        self.seen.append(incoming)
+        if incoming.text == "/buy":
+            return await responder.send(Reply("💳 Pay for 10 ALICE.", invoice=STARS))
+        return await responder.send(Reply(f"done {incoming.button or incoming.text}"))
+
+
+def console(router: StubRouter, stdin: Any = None, interactive: bool = False) -> ConsoleFrontend:
+    return ConsoleFrontend(
+        cast(Router, router),
+        stdin or io.StringIO(),
+        io.StringIO(),
+        person="Bob",
+        interactive=interactive,
+    )
+
+
+def screen(frontend: ConsoleFrontend) -> str:
+    out = frontend._out  # the StringIO the console writes to
+    assert isinstance(out, io.StringIO)
+    return out.getvalue()
+
+
+async def test_a_pushed_notification_shows_for_its_person_with_its_buttons() -> None:
+    router = StubRouter()
+    frontend = console(router)
+    ref = await frontend.push(
+        "Alice", Reply("Bob followed you", ((Button("Thank", "/thank bob"),),))
+    )
+    assert ref.chat_id == "alice"
+    assert screen(frontend) == "🔔 For alice:\nBob followed you\n  [1] Thank\n\n"
+    await frontend.handle_line("1")  # Bob has no buttons: pressing is refused
+    assert "There is no button 1" in screen(frontend)
+    await frontend.handle_line("/as Alice")
+    await frontend.handle_line("1")  # Alice presses the notification's button
+    assert [(i.user_id, i.button) for i in router.seen] == [("alice", "/thank bob")]
+
+
+async def test_an_invoice_shows_as_text_and_says_it_is_for_telegram() -> None:
+    frontend = console(StubRouter())
+    await frontend.handle_line("/buy")
+    shown = screen(frontend)
+    assert "💳 Pay for 10 ALICE." in shown
+    assert "[invoice: 10 ALICE tokens — 250 XTR]" in shown
+    assert "This payment works on Telegram only." in shown
+
+
+async def test_a_push_while_the_prompt_waits_redraws_the_prompt() -> None:
+    read, write = os.pipe()
+    with os.fdopen(read, "r") as stdin, os.fdopen(write, "w") as typed:
+        frontend = console(StubRouter(), stdin, interactive=True)
+        running = asyncio.create_task(frontend.run())
+        async with asyncio.timeout(5):
+            while not screen(frontend).endswith("Bob> "):  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+        await frontend.push("alice", Reply("Bob followed you"))
+        assert screen(frontend).endswith("\r\x1b[2K🔔 For alice:\nBob followed you\n\nBob> ")
+        typed.close()  # end of input
+        await asyncio.wait_for(running, 5)

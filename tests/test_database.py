@@ -19,11 +19,13 @@ NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 TABLES = {
     *("entities", "connections", "events", "identities", "counters", "creator_niches"),
     *("ledger", "holdings"),
+    *("purchases", "processed_webhooks"),
 }
 INDEXES = {
     "entities": {"by_type", "uq_entities_type_handle", "uq_creators_email"},
     "connections": {"from_type", "to_type"},
     "events": {"entity_type_time", "entity_time"},
+    "purchases": {"uq_purchases_payment", "ix_purchases_due", "ix_purchases_fan"},
 }
 
 

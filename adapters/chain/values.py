@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from eth_typing import ChecksumAddress
+from eth_utils.crypto import keccak
 from web3 import Web3
 
 
@@ -16,6 +17,13 @@ def checked_amount(value: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**256:
         raise ValueError(f"not a token amount: {value!r}")
     return value
+
+
+def reference_key(reference: str) -> bytes:
+    """The contract's bytes32 for a mint or burn reference: keccak256 of its UTF-8 text."""
+    if not isinstance(reference, str) or not reference:
+        raise ValueError(f"not a reference: {reference!r}")
+    return keccak(text=reference)
 
 
 def fit_utf8(text: str, max_bytes: int) -> str:

@@ -4,6 +4,10 @@ Translation only: a typed line becomes an ``Incoming``; a ``Reply`` becomes prin
 its buttons as numbered choices. Two console affordances live here because they are about the
 terminal, not the conversation: ``/as NAME`` (who is typing) and a bare number (press button N
 of the last message). Works interactively and piped; ends cleanly at end of input.
+
+Notifications outside a conversation (``ConsoleFrontend.push``) are printed for the person they
+are meant for, whoever is typing at the moment. An invoice (Telegram Stars) is shown as text:
+the console cannot take that payment.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from bot.conversation.texts import t
 PLATFORM = "console"
 _NAME_MAX = 32
 
-
+# Sentences the shared catalogue (bot/conversation/texts.py) does not have yet; a key found
+# there wins, so moving them into the catalogue needs no change here.
 class ConsoleResponder:
     """Implements ``Responder`` by printing; remembers the buttons of the last message."""
 
@@ -47,8 +52,27 @@ class ConsoleResponder:
         # The console has no payment rail of its own, so no payment ever waits for an answer.
         return None
 
-    async def _show(self, reply: Reply, *, edited: bool) -> None:
+    async def push(self, reply: Reply, header: str, prompt: str) -> MessageRef:
+        """Show a notification: ``header`` names the person; ``prompt`` is redrawn after it."""
+        await self._show(reply, edited=False, header=header, prompt=prompt)
+        return MessageRef(self._chat_id, str(next(self._ids)))
+
+    async def _show(
+        self, reply: Reply, *, edited: bool, header: str | None = None, prompt: str = ""
+    ) -> None:
         lines = [f"{t('console.edited')} {reply.text}" if edited else reply.text]
+        if header is not None:
+            lines.insert(0, header)
+        if (invoice := reply.invoice) is not None:
+            lines.append(
+                t(
+                    "console.invoice",
+                    title=invoice.title,
+                    amount=invoice.amount,
+                    currency=invoice.currency,
+                )
+            )
+            lines.append(t("console.invoice_telegram_only"))
         if reply.media is not None:
             kind, name, size = reply.media.kind, reply.media.file_name, len(reply.media.data)
             lines.append(t("console.media", kind=kind, name=name, size=size))
@@ -59,9 +83,10 @@ class ConsoleResponder:
                 for n, b in enumerate(self.last_buttons, 1)
             ]
             lines.append("  " + "   ".join(choices))
-        prefix = "\x1b[2K" if self._typing_shown else ""  # clear the "working" line
+        # Clear the "working" line, or the prompt a notification arrives over (then redrawn).
+        prefix = "\r\x1b[2K" if self._typing_shown or prompt else ""
         self._typing_shown = False
-        await self._write(prefix + "\n".join(lines) + "\n\n")
+        await self._write(prefix + "\n".join(lines) + "\n\n" + prompt)
 
     async def _write(self, text: str) -> None:
         # A pipe can block when its reader is slow: keep the event loop free.
@@ -122,12 +147,24 @@ class ConsoleFrontend:
         self._interactive = stdin.isatty() if interactive is None else interactive
         self._person = person
         self._responders: dict[str, ConsoleResponder] = {}
+        self._prompting = False  # the prompt is on screen, waiting for a line
 
-    def _responder(self) -> ConsoleResponder:
-        key = self._key(self._person)
+    def _responder(self, key: str | None = None) -> ConsoleResponder:
+        key = self._key(self._person) if key is None else key
         if key not in self._responders:
             self._responders[key] = ConsoleResponder(self._out, key, self._interactive)
         return self._responders[key]
+
+    async def push(self, chat_id: str, reply: Reply) -> MessageRef:
+        """Print a notification for the person ``chat_id`` (their lower-cased name).
+
+        Its buttons become that person's last message: after ``/as`` them, a number presses
+        one. Shown at once, whoever is typing: the console is one screen for everybody.
+        """
+        key = self._key(chat_id)
+        prompt = f"{self._person}> " if self._prompting else ""
+        header = t("console.push", person=key)
+        return await self._responder(key).push(reply, header, prompt)
 
     @staticmethod
     def _key(person: str) -> str:
@@ -139,7 +176,11 @@ class ConsoleFrontend:
         while True:
             if self._interactive:
                 await self._write(f"{self._person}> ")
-            line = await lines.next()
+                self._prompting = True
+            try:
+                line = await lines.next()
+            finally:
+                self._prompting = False
             if not line:
                 break
             line = line.rstrip("\r\n")

@@ -49,6 +49,18 @@ class SqlIdentityRepository:
         params = {"p": platform, "u": platform_user_id, "chat": chat_id}
         await self._s.run(lambda c: c.execute(_SET_CHAT, params))
 
+    async def of_person(self, user_id: int) -> list[tuple[str, Identity]]:
+        stmt = (
+            select(_i.platform, _i.chat_id, _i.unreachable_at)
+            .where(_i.user_id == user_id)
+            .order_by(_i.created_at.desc())
+        )
+        rows = await self._s.run(lambda c: c.execute(stmt).all())
+        return [
+            (row.platform, Identity(user_id, row.chat_id, reachable=row.unreachable_at is None))
+            for row in rows
+        ]
+
     async def set_reachable(
         self, platform: str, chat_id: str, reachable: bool, now: datetime
     ) -> list[int]:

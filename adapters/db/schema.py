@@ -205,3 +205,51 @@ Index("ix_counters_name_value", counters.c.name, counters.c.value)
 Index("ix_creator_niches_creator", creator_niches.c.creator_id)
 Index("uq_ledger_reference", ledger.c.reference, unique=True)
 Index("ix_ledger_holder_token", ledger.c.holder_id, ledger.c.token_id)
+
+# The token-purchase saga (core/purchases.py): one row per /buy, its state and payment.
+purchases = Table(
+    "purchases",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("fan_id", Id, ForeignKey("entities.id"), nullable=False),
+    Column("token_id", Id, ForeignKey("entities.id"), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("price_cents", BigInteger, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("rail", String(16)),
+    Column("payment_ref", String(255)),
+    Column("payer", String(64)),
+    Column("paid_currency", String(8)),
+    Column("paid_amount", BigInteger),
+    Column("reversal", String(32)),
+    Column("clawback_amount", BigInteger),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", String(500)),
+    Column("notified", String(16), nullable=False),
+    Column("created_at", Millis, nullable=False),
+    Column("updated_at", Millis, nullable=False),
+    CheckConstraint("amount > 0 AND price_cents > 0", name="ck_purchases_positive"),
+)
+
+# Provider event ids already processed: a webhook delivered twice changes nothing twice.
+processed_webhooks = Table(
+    "processed_webhooks",
+    metadata,
+    Column("provider", String(16), primary_key=True),
+    Column("event_id", String(255), primary_key=True),
+    Column("created_at", Millis, nullable=False),
+)
+
+# One payment pays one purchase; the saga's resume scan reads only unfinished rows.
+Index(
+    "uq_purchases_payment",
+    purchases.c.rail,
+    purchases.c.payment_ref,
+    unique=True,
+)
+# Rows a saga step (or a message to the fan) is still owed to: few, however many purchases exist.
+purchase_due = (purchases.c.notified != purchases.c.state) | (
+    (purchases.c.state == literal_column("'completed'")) & purchases.c.reversal.is_not(None)
+)
+Index("ix_purchases_due", purchases.c.id, sqlite_where=purchase_due, postgresql_where=purchase_due)
+Index("ix_purchases_fan", purchases.c.fan_id, purchases.c.created_at)

@@ -12,6 +12,7 @@ from adapters.db.entities import SqlEntityRepository
 from adapters.db.events import SqlEventRepository
 from adapters.db.ledger import SqlLedgerRepository
 from adapters.db.people import SqlCounterRepository, SqlIdentityRepository
+from adapters.db.purchases import SqlPurchaseRepository, SqlWebhookRepository
 
 
 class SqlUnitOfWork:
@@ -23,6 +24,8 @@ class SqlUnitOfWork:
     counters: SqlCounterRepository
     events: SqlEventRepository
     ledger: SqlLedgerRepository
+    purchases: SqlPurchaseRepository
+    webhooks: SqlWebhookRepository
 
     def __init__(self, database: Database) -> None:
         self._database = database
@@ -38,6 +41,8 @@ class SqlUnitOfWork:
         self.counters = SqlCounterRepository(session)
         self.events = SqlEventRepository(session)
         self.ledger = SqlLedgerRepository(session)
+        self.purchases = SqlPurchaseRepository(session)
+        self.webhooks = SqlWebhookRepository(session)
         return self
 
     async def __aexit__(

@@ -9,8 +9,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import BotCommand, Update
-from telegram.error import TelegramError
+from telegram import Bot, BotCommand, Update
+from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 from telegram.request import BaseRequest
 
@@ -18,7 +18,7 @@ from adapters.telegram_frontend.limiter import LimiterClock, Limits, OutboundLim
 from adapters.telegram_frontend.ordering import PerChatUpdateProcessor
 from adapters.telegram_frontend.responder import TYPING_GRACE_S, TelegramResponder
 from adapters.telegram_frontend.translate import incoming_from
-from bot.conversation import Router
+from bot.conversation import MessageRef, Reply, Router
 from bot.conversation.texts import t
 
 log = logging.getLogger(__name__)
@@ -91,6 +91,35 @@ class TelegramFrontend:
             await self._router.dispatch(incoming, responder)
         finally:
             responder.close()
+            if query is not None and not responder.payment_answered:
+                # The router answers every pre-checkout query; should it fail first, refuse at
+                # once rather than leave the fan's payment sheet spinning until Telegram's 10 s
+                # run out. Nothing has been charged at this step.
+                with contextlib.suppress(TelegramError):
+                    await responder.answer_payment(False, t("apology"))
+
+    @property
+    def bot(self) -> Bot:
+        """The PTB bot, for adapters that call the Bot API outside a conversation (Stars refunds).
+
+        Its calls go through the outbound limiter; it can call once the frontend is running.
+        """
+        bot: Bot = self.application.bot
+        return bot
+
+    async def push(self, chat_id: str, reply: Reply) -> MessageRef | None:
+        """Send ``reply`` to a chat outside any conversation (a notification).
+
+        Paced by the same outbound limiter as every reply. None when the chat is unreachable
+        (the person blocked the bot, or it left the group): the limiter has already reported
+        that through ``on_unreachable``, so it is not an error here.
+        """
+        responder = TelegramResponder(self.application.bot, int(chat_id))
+        try:
+            return await responder.send(reply)
+        except Forbidden:
+            log.info("Telegram: chat %s is unreachable, notification not delivered", chat_id)
+            return None
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("Telegram update failed: %r", update, exc_info=context.error)

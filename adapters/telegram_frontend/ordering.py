@@ -20,10 +20,18 @@ CHAT_BACKLOG = 50
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
-    """PTB update processor: one lock per chat (or user, for pre-checkout queries).
+    """PTB update processor: one lock per chat.
 
     A chat that has more than ``backlog`` updates waiting (a flood, a spammer) drops the
-    excess with a warning rather than growing without end.
+    excess with a warning rather than growing without end, except payments: money has moved
+    (or is about to), so a payment update is always processed.
+
+    A pre-checkout query is not queued at all. Telegram waits at most 10 s for its answer
+    while the fan looks at a spinner, and behind a slow command of the same person (a mint,
+    a long report) it would miss that deadline and the payment would fail. Answering it
+    changes nothing in the chat: it only checks that the purchase can still be paid, and the
+    money arrives later as a ``successful_payment`` message, which does take its turn in the
+    chat. So it runs at once, alongside whatever that chat is doing.
     """
 
     def __init__(self, backlog: int = CHAT_BACKLOG) -> None:
@@ -40,10 +48,10 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = chat_key(update)
-        if key is None:
+        if key is None or is_pre_checkout(update):
             await coroutine
             return
-        if self._queued.get(key, 0) >= self._backlog:
+        if self._queued.get(key, 0) >= self._backlog and not is_payment(update):
             log.warning("chat %s has %s updates waiting: dropping one", key, self._backlog)
             if asyncio.iscoroutine(coroutine):
                 coroutine.close()  # never awaited, on purpose
@@ -68,3 +76,19 @@ def chat_key(update: object) -> int | None:
     if update.effective_user is not None:
         return update.effective_user.id
     return None
+
+
+def is_pre_checkout(update: object) -> bool:
+    return isinstance(update, Update) and update.pre_checkout_query is not None
+
+
+def is_payment(update: object) -> bool:
+    """A payment step: a pre-checkout query, or a payment received or refunded."""
+    if not isinstance(update, Update):
+        return False
+    if update.pre_checkout_query is not None:
+        return True
+    message = update.message
+    return message is not None and (
+        message.successful_payment is not None or message.refunded_payment is not None
+    )

@@ -1,16 +1,16 @@
-"""``Responder`` on the Bot API: messages, edits in place, the typing action, files."""
+"""``Responder`` on the Bot API: messages, edits in place, the typing action, files, invoices."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 
-from telegram import Bot, InputFile, Message
-from telegram.constants import ChatAction, MessageLimit, ParseMode
+from telegram import Bot, InputFile, LabeledPrice, Message
+from telegram.constants import ChatAction, InvoiceLimit, MessageLimit, ParseMode
 from telegram.error import BadRequest
 
 from adapters.telegram_frontend.translate import html_text, keyboard
-from bot.conversation import MessageRef, Reply
+from bot.conversation import Invoice, MessageRef, Reply
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,7 @@ class TelegramResponder:
         self._pre_checkout_query_id = pre_checkout_query_id
         self._typing_grace = typing_grace
         self._typing: asyncio.Task[None] | None = None
+        self.payment_answered = False
 
     async def typing(self) -> None:
         if self._typing is None:
@@ -61,6 +62,8 @@ class TelegramResponder:
         return MessageRef(str(message.chat_id), str(message.message_id))
 
     async def _send(self, reply: Reply) -> Message:
+        if reply.invoice is not None:
+            return await self._send_invoice(reply.invoice)
         markup = keyboard(reply)
         if reply.media is not None:
             caption = _cut(html_text(reply), MessageLimit.CAPTION_LENGTH)
@@ -88,6 +91,21 @@ class TelegramResponder:
             link_preview_options=None,
         )
 
+    async def _send_invoice(self, invoice: Invoice) -> Message:
+        # Telegram Stars: currency XTR, one price, and no payment provider (an empty token).
+        # The invoice carries Telegram's own Pay button and no other: a keyboard on an
+        # invoice must start with that button, so the reply's buttons are not attached.
+        description = invoice.description or invoice.title
+        return await self._bot.send_invoice(
+            self._chat_id,
+            _shorten(invoice.title, InvoiceLimit.MAX_TITLE_LENGTH),
+            _shorten(description, InvoiceLimit.MAX_DESCRIPTION_LENGTH),
+            invoice.payload,
+            currency=invoice.currency,
+            prices=[LabeledPrice(invoice.label, invoice.amount)],
+            provider_token="",
+        )
+
     async def edit(self, ref: MessageRef, reply: Reply) -> None:
         self.close()
         try:
@@ -106,8 +124,10 @@ class TelegramResponder:
     async def answer_payment(self, ok: bool, error: str | None = None) -> None:
         if self._pre_checkout_query_id is None:
             raise RuntimeError("no pre-checkout query to answer")
+        self.close()
+        self.payment_answered = True  # a query is answered once, even if this call fails
         await self._bot.answer_pre_checkout_query(
-            self._pre_checkout_query_id, ok=ok, error_message=error
+            self._pre_checkout_query_id, ok=ok, error_message=None if ok else error
         )
 
 
@@ -119,3 +139,8 @@ def _cut(text: str, limit: int) -> str:
     if (amp := cut.rfind("&")) > cut.rfind(";"):
         cut = cut[:amp]
     return cut + "…"
+
+
+def _shorten(text: str, limit: int) -> str:
+    # Invoice titles and descriptions are plain text (no parse mode): no entities to keep whole.
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -25,6 +25,8 @@ def incoming_from(update: Update, bot_username: str | None = None) -> Incoming |
     commands (``/cmd@other_bot``), and in groups anything that is not a command or a reply
     to the bot — a group's conversation is not addressed to us.
     """
+    if (refunded := _refunded_payment(update)) is not None:
+        return refunded
     user = update.effective_user
     if user is None or user.is_bot or user.id == TELEGRAM_SERVICE_USER:
         return None
@@ -70,6 +72,30 @@ def incoming_from(update: Update, bot_username: str | None = None) -> Incoming |
     if not _addressed_to_us(text, message, bot_username, base["is_private"]):
         return None
     return Incoming(**base, text=text, attachment=attachment)
+
+
+def _refunded_payment(update: Update) -> Incoming | None:
+    """A Stars payment given back (by us, or by Telegram after a dispute).
+
+    Read before the sender checks: the service message is about the fan's payment whoever
+    Telegram names as its sender (if anyone), and it comes in the fan's private chat, whose id
+    is the fan's user id.
+    """
+    message = update.message
+    if message is None or (refund := message.refunded_payment) is None:
+        return None
+    chat = message.chat
+    if chat.type != ChatType.PRIVATE:
+        return None
+    payment = Payment(
+        stage="refunded",
+        payload=refund.invoice_payload,
+        currency=refund.currency,
+        total_amount=refund.total_amount,
+        provider_charge_id=refund.telegram_payment_charge_id,
+    )
+    fan = str(chat.id)
+    return Incoming(PLATFORM, fan, fan, name=chat.full_name or "", payment=payment)
 
 
 def _addressed_to_us(text: str, message: Any, bot_username: str | None, private: bool) -> bool:

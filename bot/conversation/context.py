@@ -11,6 +11,8 @@ from core.services.creators import CreatorService
 from core.services.events import EventService
 from core.services.follows import FollowService
 from core.services.identities import IdentityService
+from core.services.purchases import PurchaseService
+from core.services.saga import PurchaseSaga
 from core.services.tokens import TokenService
 from core.services.wallets import WalletService
 
@@ -25,6 +27,8 @@ class Services:
     events: EventService
     tokens: TokenService
     wallets: WalletService
+    purchases: PurchaseService
+    saga: PurchaseSaga
 
 
 class UsageError(Exception):
@@ -42,7 +46,11 @@ class Context:
 
     @property
     def who(self) -> UserRef:
-        incoming = self.incoming
+        return self.who_of(self.incoming)
+
+    @staticmethod
+    def who_of(incoming: Incoming) -> UserRef:
+        """The person behind ``incoming`` (reachable at this chat when it is private)."""
         return UserRef(
             platform=incoming.platform,
             platform_user_id=incoming.user_id,

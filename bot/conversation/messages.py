@@ -20,7 +20,7 @@ class Attachment:
 class Payment:
     """A payment step reported by the platform (Telegram Stars: pre-checkout, then success)."""
 
-    stage: Literal["pre_checkout", "successful"]
+    stage: Literal["pre_checkout", "successful", "refunded"]
     payload: str
     currency: str
     total_amount: int
@@ -69,12 +69,33 @@ class Media:
 
 
 @dataclass(frozen=True, slots=True)
+class Invoice:
+    """A payment the platform itself collects (Telegram Stars): shown with its own Pay button.
+
+    ``amount`` is in the smallest unit of ``currency`` (for ``XTR``, whole Stars); ``payload``
+    comes back with the pre-checkout query and the successful payment.
+    """
+
+    title: str
+    description: str
+    payload: str
+    currency: str
+    amount: int
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
-    """A message to show: plain text (frontends escape it), rows of buttons, maybe a file."""
+    """A message to show: plain text (frontends escape it), rows of buttons, maybe a file.
+
+    With an ``invoice`` the frontend sends an invoice instead (its text is the fallback where
+    the platform has none).
+    """
 
     text: str
     buttons: tuple[tuple[Button, ...], ...] = field(default=())
     media: Media | None = None
+    invoice: Invoice | None = None
 
     @property
     def all_buttons(self) -> list[Button]:

@@ -13,11 +13,15 @@ from collections.abc import Iterable
 from bot.conversation import texts
 from bot.conversation.context import Command, Context, Services, UsageError
 from bot.conversation.messages import Incoming, MessageRef, Reply, Responder
-from core.errors import DomainError, InvalidInput
+from core.errors import DomainError, InvalidInput, PaymentUnavailable
+from core.purchases import Money, PaymentReceived, PaymentReversed, purchase_id_of
 
 log = logging.getLogger(__name__)
 
 MAX_INPUT = 8000
+# Telegram Stars: the rail's name, and the currency Telegram reports for it.
+STARS = "stars"
+STARS_CURRENCY = "XTR"
 
 
 def parse_command(text: str) -> tuple[str, str] | None:
@@ -76,13 +80,66 @@ class Router:
         return await responder.send(await self._run(command, context))
 
     async def _payment(self, incoming: Incoming, responder: Responder) -> MessageRef | None:
-        # No purchase is ever offered yet, so nothing may be paid: refuse before money moves.
-        assert incoming.payment is not None
-        if incoming.payment.stage == "pre_checkout":
-            await responder.answer_payment(False, texts.t("payment.unavailable"))
+        # Telegram Stars: a pre-checkout query (answer within 10 s), the payment, a refund.
+        payment = incoming.payment
+        assert payment is not None
+        who = Context.who_of(incoming)
+        purchases = self._services.purchases
+        if payment.stage == "pre_checkout":
+            try:
+                if payment.currency != STARS_CURRENCY:
+                    raise PaymentUnavailable()
+                paid = Money(payment.currency, payment.total_amount)
+                await purchases.check_payable(who, STARS, payment.payload, paid)
+            except DomainError as error:
+                await responder.answer_payment(False, error_text(error))
+                return None
+            except Exception:
+                log.exception("pre-checkout of %r failed", payment.payload)
+                await responder.answer_payment(False, texts.t("apology"))
+                return None
+            await responder.answer_payment(True)
             return None
-        log.error("payment without an offer: %s", incoming.payment)
-        return await responder.send(Reply(texts.t("payment.unexpected")))
+        charge = payment.provider_charge_id or ""
+        if payment.stage == "refunded":
+            reversed_id = await purchases.payment_reversed(
+                PaymentReversed(STARS, f"refund:{charge}", charge, "refund")
+            )
+            if reversed_id is not None:
+                await self._advance(reversed_id)
+            return None
+        received = PaymentReceived(
+            rail=STARS,
+            event_id=charge,
+            purchase_id=purchase_id_of(payment.payload) or 0,
+            payment_ref=charge,
+            paid=Money(payment.currency, payment.total_amount),
+            payer=incoming.user_id,
+        )
+        try:
+            outcome = await purchases.payment_received(received)
+        except Exception:
+            # Telegram will not deliver this again: the charge id is what support needs.
+            log.critical(
+                "Stars payment %s for %r NOT recorded", charge, payment.payload, exc_info=True
+            )
+            return await responder.send(Reply(texts.t("apology")))
+        key = {
+            "recorded": "payment.received",
+            "duplicate": "payment.duplicate",
+            "returned": "payment.returned",
+        }[outcome.outcome]
+        sent = await responder.send(Reply(texts.t(key)))
+        if outcome.outcome == "recorded" and outcome.purchase_id is not None:
+            await self._advance(outcome.purchase_id)
+        return sent
+
+    async def _advance(self, purchase_id: int) -> None:
+        try:
+            await self._services.saga.advance(purchase_id)
+        except Exception:
+            # Recorded and safe: the resume job takes it from here.
+            log.exception("purchase %d: advancing failed; the resume job will retry", purchase_id)
 
     async def _run(self, command: Command, context: Context) -> Reply:
         try:

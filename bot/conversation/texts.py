@@ -43,6 +43,8 @@ EN: Mapping[str, str] = {
     "cmd.token": "Create your token (its symbol and price)",
     "cmd.wallet": "Your wallet address",
     "cmd.balance": "The tokens you hold",
+    "cmd.buy": "Buy a creator's tokens",
+    "cmd.pay": "Pay a purchase another way",
     # --- syntax (help lines) ------------------------------------------------------------------
     "syntax.start": "/start [HANDLE]",
     "syntax.help": "/help",
@@ -57,6 +59,8 @@ EN: Mapping[str, str] = {
     "syntax.token": "/token SYMBOL PRICE_USD",
     "syntax.wallet": "/wallet [ADDRESS [SIGNATURE]]",
     "syntax.balance": "/balance",
+    "syntax.buy": "/buy HANDLE AMOUNT",
+    "syntax.pay": "/pay PURCHASE RAIL",
     "help.line": "{syntax} — {description}",
     # --- usage lines -------------------------------------------------------------------------
     "usage.start": "/start [HANDLE] — e.g. /start alice opens @alice's profile",
@@ -86,6 +90,8 @@ EN: Mapping[str, str] = {
         "/wallet ADDRESS SIGNATURE — finish linking it"
     ),
     "usage.balance": "/balance",
+    "usage.buy": "/buy HANDLE AMOUNT — e.g. /buy alice 100 (a whole number of tokens)",
+    "usage.pay": "/pay PURCHASE RAIL — e.g. /pay 7 stars (the buttons under /buy do this)",
     "usage.reply": "ℹ️ How to use it:\n{usage}",
     # --- general -----------------------------------------------------------------------------
     "unknown_command": "🤔 I don't know /{command}. Send /help to see what I can do.",
@@ -96,9 +102,11 @@ EN: Mapping[str, str] = {
     "apology": "😕 Sorry, something went wrong on our side. Please try again in a moment.",
     "working": "⏳ Working on it…",
     "attachment_unused": "Thanks! I can't use files here yet. Send /help to see what I can do.",
-    "payment.unavailable": "Payments are not open yet. Nothing was charged.",
-    "payment.unexpected": (
-        "We received a payment we did not expect. Our team has been alerted and will refund it."
+    "payment.received": "✅ Payment received. Minting your tokens now…",
+    "payment.duplicate": "This payment was already received. Nothing more to do.",
+    "payment.returned": (
+        "This payment matches no open purchase (it was paid already, or is unknown), so it "
+        "is being refunded in full."
     ),
     # --- creators & profiles -----------------------------------------------------------------
     "creators.title": "🔎 Creators",
@@ -157,6 +165,32 @@ EN: Mapping[str, str] = {
     "event.other": "{type}",
     "event.someone": "someone",
     # --- errors a person can fix -------------------------------------------------------------
+    # --- buying tokens ------------------------------------------------------------------------
+    "buy.checkout": "🛒 {amount} ${symbol} of @{handle} for {price} (purchase #{purchase_id}).",
+    "buy.choose": "Choose how to pay:",
+    "buy.sandbox": "🧪 Sandbox: no real money. The checkout page takes a test card.",
+    "buy.pay_card": "💳 Pay {price} by card",
+    "buy.pay_stars": "⭐ Pay {stars} Stars",
+    "buy.after": "Your tokens arrive here as soon as the payment is confirmed.",
+    "buy.invoice_description": "{amount} ${symbol} of @{handle}, minted to your ONE wallet.",
+    "buy.invoice_fallback": (
+        "⭐ Pay {stars} Stars for {amount} ${symbol} (purchase #{purchase_id})."
+    ),
+    "purchase.completed": (
+        "🎉 {amount} ${symbol} are yours (purchase #{purchase_id}). See them with /balance."
+    ),
+    "purchase.refunded": (
+        "↩️ We could not mint your {amount} ${symbol} (purchase #{purchase_id}), so your "
+        "payment was refunded in full. Sorry about that."
+    ),
+    "purchase.clawed_back": (
+        "↩️ The payment for purchase #{purchase_id} was refunded or disputed, so "
+        "{clawed_back} ${symbol} were taken back from your wallet."
+    ),
+    "purchase.cancelled": (
+        "↩️ The payment for purchase #{purchase_id} was refunded before your tokens were "
+        "minted, so none were."
+    ),
     "error.prefix": "⚠️ {message}",
     "error.domain": "That can't be done.",
     "error.creator_not_found": "🔍 No creator @{handle}. Check the spelling, or browse /creators.",
@@ -177,6 +211,13 @@ EN: Mapping[str, str] = {
     "error.wallet_signature_invalid": (
         "That signature was not made by {address} over the message I sent. Nothing was linked."
     ),
+    "error.no_token": "@{handle} has no token yet, so there is nothing to buy.",
+    "error.purchase_not_found": "There is no such purchase. Start one with /buy HANDLE AMOUNT.",
+    "error.purchase_not_payable": (
+        "That purchase can't be paid now: it was paid already, it isn't yours, or its price "
+        "changed. Start a new one with /buy."
+    ),
+    "error.payment_unavailable": "Payments are not available here right now. Nothing was charged.",
     "error.insufficient_tokens": "You don't have enough tokens for that ({needed} needed).",
     "invalid.name_required": "Please give a name, e.g. Alice Smith.",
     "invalid.email_required": "Please give an email address, e.g. alice@example.com.",
@@ -195,6 +236,9 @@ EN: Mapping[str, str] = {
     "invalid.url_invalid": "“{value}” is not a web link. Use one starting with https://",
     "invalid.limit_invalid": "Ask for between 1 and {limit}.",
     "invalid.address_invalid": "“{value}” is not a wallet address (0x and 40 hex digits).",
+    "invalid.amount_invalid": (
+        "“{value}” is not an amount you can buy: use a whole number from 1 to {maximum:,}."
+    ),
     "invalid.symbol_invalid": "“{value}” is not a symbol: use 2 to 8 letters, e.g. ALICE.",
     "invalid.price_invalid": (
         "“{value}” is not a price: use dollars above 0 with at most 2 decimals, e.g. 1.50 "
@@ -211,6 +255,9 @@ EN: Mapping[str, str] = {
     "console.edited": "(edited)",
     "console.media": "[{kind}: {name}, {size} bytes]",
     "console.bye": "Bye!",
+    "console.invoice": "[invoice: {title} — {amount} {currency}]",
+    "console.invoice_telegram_only": "This payment works on Telegram only.",
+    "console.push": "🔔 For {person}:",
 }
 
 _CATALOGUES: dict[str, Mapping[str, str]] = {"en": EN}

@@ -169,5 +169,10 @@ async def replay_onto_fresh_chain(
                 )
             await uow.commit()
     for holder_id, token_id, amount in balances:
-        await chain.mint(addresses[token_id], wallets.custodial_address(holder_id), amount)
+        await chain.mint(
+            addresses[token_id],
+            wallets.custodial_address(holder_id),
+            amount,
+            f"replay:{holder_id}:{token_id}",
+        )
     return len(addresses), len(balances)

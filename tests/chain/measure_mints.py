@@ -61,15 +61,20 @@ async def measure(label: str, w3: AsyncWeb3[AsyncBaseProvider], mints: int) -> N
     chain = await EvmTokenChain.connect(w3, OWNER)
     token = await chain.deploy_token("Bench", "BENCH")
     holders = [WALLETS.custodial_address(1 + i % 20) for i in range(mints)]
-    for holder in holders[:20]:
-        await chain.mint(token, holder, 1)  # first mints to a holder cost more gas: warm up
+    for i, holder in enumerate(holders[:20]):
+        await chain.mint(
+            token, holder, 1, f"warm:{i}"
+        )  # first mints to a holder cost more gas: warm up
 
     async def sequential() -> None:
-        for holder in holders:
-            await chain.mint(token, holder, 1)
+        for i, holder in enumerate(holders):
+            await chain.mint(token, holder, 1, f"sequential:{i}")
 
     async def concurrent() -> None:
-        await asyncio.gather(*(chain.mint(token, holder, 1) for holder in holders))
+        mints = (
+            chain.mint(token, holder, 1, f"concurrent:{i}") for i, holder in enumerate(holders)
+        )
+        await asyncio.gather(*mints)
 
     for name, work in (("sequential", sequential), ("concurrent", concurrent)):
         elapsed, p99, worst = await loop_stalls(work)

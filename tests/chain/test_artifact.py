@@ -38,13 +38,15 @@ def test_an_edited_source_compiles_to_other_bytecode() -> None:
     assert bytecode != creator_token().bytecode
 
 
-def test_the_artifact_is_a_shanghai_erc20_with_owner_mint_and_burn() -> None:
+def test_the_artifact_is_a_shanghai_erc20_with_owner_mint_and_burn_by_reference() -> None:
     artifact = creator_token()
     assert artifact.evm_version == "shanghai"
     assert artifact.vyper_version == build.VYPER_VERSION
     functions = {item["name"] for item in artifact.abi if item["type"] == "function"}
     erc20 = {"name", "symbol", "decimals", "totalSupply", "balanceOf", "allowance"}
     erc20 |= {"transfer", "transferFrom", "approve"}
-    assert functions == erc20 | {"owner", "mint", "burn"}
+    assert functions == erc20 | {"owner", "mint", "burn", "applied"}
+    mint, burn = artifact.functions["mint"][1], artifact.functions["burn"][1]
+    assert mint == burn == ["address", "uint256", "bytes32"]
     events = {item["name"] for item in artifact.abi if item["type"] == "event"}
     assert events == {"Transfer", "Approval"}

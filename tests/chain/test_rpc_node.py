@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from adapters.chain import EvmTokenChain, HdWallets, open_token_chain
-from core.errors import ChainError
+from core.errors import ChainRejected
 
 
 @pytest.fixture
@@ -34,13 +34,34 @@ async def test_deploy_mint_burn_over_json_rpc(
 ) -> None:
     token = await node_chain.deploy_token("Alice", "ALICE")
     fan = wallets.custodial_address(1)
-    await node_chain.mint(token, fan, 10)
-    await node_chain.burn(token, fan, 4)
+    assert await node_chain.mint(token, fan, 10, "purchase:1") is not None
+    assert await node_chain.burn(token, fan, 4, "clawback:1") is not None
     assert await node_chain.balance_of(token, fan) == 6
-    with pytest.raises(ChainError, match="burn exceeds balance"):
-        await node_chain.burn(token, fan, 7)
-    await asyncio.gather(*(node_chain.mint(token, fan, 1) for _ in range(20)))
+    with pytest.raises(ChainRejected, match="burn exceeds balance"):
+        await node_chain.burn(token, fan, 7, "clawback:2")
+    mints = (node_chain.mint(token, fan, 1, f"purchase:{2 + i}") for i in range(20))
+    assert None not in await asyncio.gather(*mints)
     assert await node_chain.balance_of(token, fan) == 26
+
+
+async def test_a_reference_applies_once_over_json_rpc(
+    node_chain: EvmTokenChain, wallets: HdWallets
+) -> None:
+    token = await node_chain.deploy_token("Alice", "ALICE")
+    fan = wallets.custodial_address(1)
+    assert await node_chain.mint(token, fan, 10, "purchase:17") is not None
+    assert await node_chain.applied(token, "purchase:17")
+    assert not await node_chain.applied(token, "purchase:18")
+    assert await node_chain.mint(token, fan, 10, "purchase:17") is None
+    assert await node_chain.burn(token, fan, 3, "clawback:17") is not None
+    assert await node_chain.burn(token, fan, 3, "clawback:17") is None
+    # Five at once pass the check together: the contract lets one through, the rest revert.
+    results = await asyncio.gather(
+        *(node_chain.mint(token, fan, 5, "purchase:19") for _ in range(5))
+    )
+    assert len([tx for tx in results if tx is not None]) == 1
+    assert await node_chain.balance_of(token, fan) == 12
+    assert await node_chain.total_supply(token) == 12
 
 
 async def test_only_the_owner_mints_over_json_rpc(
@@ -48,5 +69,6 @@ async def test_only_the_owner_mints_over_json_rpc(
 ) -> None:
     token = await node_chain.deploy_token("Alice", "ALICE")
     impostor = await EvmTokenChain.connect(node_chain.web3, wallets.account(2))
-    with pytest.raises(ChainError, match="only the owner may mint"):
-        await impostor.mint(token, wallets.custodial_address(2), 1)
+    with pytest.raises(ChainRejected, match="only the owner may mint"):
+        await impostor.mint(token, wallets.custodial_address(2), 1, "purchase:1")
+    assert not await node_chain.applied(token, "purchase:1")

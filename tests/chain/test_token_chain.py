@@ -8,13 +8,14 @@ from typing import Any
 import pytest
 from eth_account.signers.local import LocalAccount
 from eth_typing import HexStr
+from eth_utils.crypto import keccak
 from hexbytes import HexBytes
 from web3.contract import AsyncContract
 from web3.types import TxParams
 
 from adapters.chain import EvmTokenChain, HdWallets, evm, open_token_chain
 from adapters.chain.artifact import creator_token
-from core.errors import ChainError
+from core.errors import ChainError, ChainRejected
 
 
 def token_contract(chain: EvmTokenChain, address: str) -> AsyncContract:
@@ -43,12 +44,15 @@ async def test_a_long_name_is_cut_to_the_contract_limit(chain: EvmTokenChain) ->
 async def test_mints_burns_and_reads_balances(chain: EvmTokenChain, wallets: HdWallets) -> None:
     token = await chain.deploy_token("Alice", "ALICE")
     fan, other = wallets.custodial_address(1), wallets.custodial_address(2)
-    tx = await chain.mint(token, fan, 100)
+    tx = await chain.mint(token, fan, 100, "purchase:1")
+    assert tx is not None
     assert len(bytes.fromhex(tx.removeprefix("0x"))) == 32
-    await chain.mint(token, other.lower(), 5)  # any spelling of an address is accepted
+    await chain.mint(
+        token, other.lower(), 5, "purchase:2"
+    )  # any spelling of an address is accepted
     assert await chain.balance_of(token, fan) == 100
     assert await chain.balance_of(token, other) == 5
-    await chain.burn(token, fan, 40)
+    await chain.burn(token, fan, 40, "clawback:1")
     assert await chain.balance_of(token, fan) == 60
     assert await chain.total_supply(token) == 65
     receipt = await chain.web3.eth.get_transaction_receipt(HexStr(tx))
@@ -60,11 +64,14 @@ async def test_mints_burns_and_reads_balances(chain: EvmTokenChain, wallets: HdW
 async def test_burning_more_than_held_reverts(chain: EvmTokenChain, wallets: HdWallets) -> None:
     token = await chain.deploy_token("Alice", "ALICE")
     fan = wallets.custodial_address(1)
-    await chain.mint(token, fan, 3)
-    with pytest.raises(ChainError, match="burn exceeds balance"):
-        await chain.burn(token, fan, 4)
+    await chain.mint(token, fan, 3, "purchase:1")
+    with pytest.raises(ChainRejected, match="burn exceeds balance"):
+        await chain.burn(token, fan, 4, "clawback:1")
+    assert not await chain.applied(token, "clawback:1")  # a revert records no reference
     assert await chain.balance_of(token, fan) == 3
-    await chain.mint(token, fan, 1)  # the failed transaction used its nonce; the next one fits
+    await chain.mint(
+        token, fan, 1, "purchase:2"
+    )  # the failed transaction used its nonce; the next one fits
     assert await chain.balance_of(token, fan) == 4
 
 
@@ -72,14 +79,89 @@ async def test_only_the_owner_mints_and_burns(
     chain: EvmTokenChain, wallets: HdWallets, intruder: LocalAccount
 ) -> None:
     token = await chain.deploy_token("Alice", "ALICE")
-    await chain.mint(token, intruder.address, 10)
+    await chain.mint(token, intruder.address, 10, "purchase:1")
     impostor = await EvmTokenChain.connect(chain.web3, intruder)  # same chain, another key
-    with pytest.raises(ChainError, match="only the owner may mint"):
-        await impostor.mint(token, intruder.address, 1_000)
-    with pytest.raises(ChainError, match="only the owner may burn"):
-        await impostor.burn(token, intruder.address, 10)
+    with pytest.raises(ChainRejected, match="only the owner may mint"):
+        await impostor.mint(token, intruder.address, 1_000, "purchase:2")
+    with pytest.raises(ChainRejected, match="only the owner may burn"):
+        await impostor.burn(token, intruder.address, 10, "clawback:1")
     assert await chain.balance_of(token, intruder.address) == 10
     assert await chain.total_supply(token) == 10
+
+
+async def test_a_reference_mints_once(chain: EvmTokenChain, wallets: HdWallets) -> None:
+    token = await chain.deploy_token("Alice", "ALICE")
+    fan = wallets.custodial_address(1)
+    assert not await chain.applied(token, "purchase:17")
+    assert await chain.mint(token, fan, 10, "purchase:17") is not None
+    assert await chain.applied(token, "purchase:17")
+    sent = await chain.web3.eth.get_transaction_count(chain.owner_address)
+    assert await chain.mint(token, fan, 10, "purchase:17") is None
+    assert await chain.mint(token, wallets.custodial_address(2), 3, "purchase:17") is None
+    # Each repeat went out and the contract refused it: two reverted transactions, no tokens.
+    assert await chain.web3.eth.get_transaction_count(chain.owner_address) == sent + 2
+    assert await chain.balance_of(token, fan) == 10
+    assert await chain.total_supply(token) == 10
+    assert not await chain.applied(token, "purchase:18")
+    other = await chain.deploy_token("Carol", "CAROL")  # references are per token
+    assert not await chain.applied(other, "purchase:17")
+    assert await chain.mint(other, fan, 1, "purchase:17") is not None
+
+
+async def test_a_reference_burns_once(chain: EvmTokenChain, wallets: HdWallets) -> None:
+    token = await chain.deploy_token("Alice", "ALICE")
+    fan = wallets.custodial_address(1)
+    await chain.mint(token, fan, 10, "purchase:17")
+    assert await chain.burn(token, fan, 4, "clawback:17") is not None
+    assert await chain.applied(token, "clawback:17")
+    assert await chain.burn(token, fan, 4, "clawback:17") is None
+    assert await chain.burn(token, fan, 99, "clawback:17") is None  # not even checked
+    assert await chain.balance_of(token, fan) == 6
+    assert await chain.total_supply(token) == 6
+    # One set of references for mints and burns: a burn's reference cannot mint.
+    assert await chain.mint(token, fan, 5, "clawback:17") is None
+    assert await chain.burn(token, fan, 1, "purchase:17") is None
+    assert await chain.balance_of(token, fan) == 6
+
+
+async def test_the_contract_refuses_a_used_reference(
+    chain: EvmTokenChain, wallets: HdWallets
+) -> None:
+    """The contract itself refuses a used reference, for mints and burns alike."""
+    token = await chain.deploy_token("Alice", "ALICE")
+    fan = wallets.custodial_address(1)
+    await chain.mint(token, fan, 10, "purchase:17")
+    data = creator_token().call_data("mint", fan, 10, keccak(text="purchase:17"))
+    with pytest.raises(ChainRejected, match="reference already applied"):
+        await chain._transact("mint again", chain.web3.to_checksum_address(token), data, 150_000)
+    data = creator_token().call_data("burn", fan, 1, keccak(text="purchase:17"))
+    with pytest.raises(ChainRejected, match="reference already applied"):
+        await chain._transact("burn", chain.web3.to_checksum_address(token), data, 150_000)
+    # Through the adapter the same revert means "done already": None, nothing changed.
+    sent = await chain.web3.eth.get_transaction_count(chain.owner_address)
+    assert await chain.mint(token, fan, 10, "purchase:17") is None
+    assert await chain.web3.eth.get_transaction_count(chain.owner_address) == sent + 1  # reverted
+    assert await chain.balance_of(token, fan) == 10
+
+
+async def test_a_mint_reverting_for_another_reason_is_rejected(chain: EvmTokenChain) -> None:
+    token = await chain.deploy_token("Alice", "ALICE")
+    with pytest.raises(ChainRejected, match="mint to the zero address"):
+        await chain.mint(token, "0x" + "00" * 20, 1, "purchase:1")
+    assert not await chain.applied(token, "purchase:1")  # the revert recorded nothing
+
+
+async def test_concurrent_mints_with_one_reference_mint_once(
+    chain: EvmTokenChain, wallets: HdWallets
+) -> None:
+    token = await chain.deploy_token("Alice", "ALICE")
+    fan = wallets.custodial_address(1)
+    results = await asyncio.gather(*(chain.mint(token, fan, 7, "purchase:17") for _ in range(5)))
+    assert len([tx for tx in results if tx is not None]) == 1
+    assert await chain.balance_of(token, fan) == 7
+    assert await chain.total_supply(token) == 7
+    assert await chain.mint(token, fan, 1, "purchase:18") is not None  # nonces still in order
+    assert await chain.balance_of(token, fan) == 8
 
 
 async def test_running_out_of_gas_is_a_chain_error(
@@ -87,8 +169,8 @@ async def test_running_out_of_gas_is_a_chain_error(
 ) -> None:
     token = await chain.deploy_token("Alice", "ALICE")
     monkeypatch.setattr(evm, "MINT_GAS", 30_000)
-    with pytest.raises(ChainError, match="out of gas"):
-        await chain.mint(token, wallets.custodial_address(1), 1)
+    with pytest.raises(ChainRejected, match="out of gas"):
+        await chain.mint(token, wallets.custodial_address(1), 1, "purchase:1")
 
 
 async def test_a_nonce_used_behind_its_back_is_recovered(
@@ -106,18 +188,18 @@ async def test_a_nonce_used_behind_its_back_is_recovered(
         "chainId": await w3.eth.chain_id,
     }
     await w3.eth.send_raw_transaction(owner.sign_transaction(transfer).raw_transaction)
-    with pytest.raises(ChainError, match="refused"):
-        await chain.mint(token, wallets.custodial_address(1), 1)  # its nonce was taken
-    await chain.mint(token, wallets.custodial_address(1), 2)  # re-read from the chain
+    with pytest.raises(ChainError, match="refused") as refused:
+        await chain.mint(token, wallets.custodial_address(1), 1, "purchase:1")  # nonce taken
+    assert not isinstance(refused.value, ChainRejected)  # not a revert: a retry may work
+    await chain.mint(token, wallets.custodial_address(1), 2, "purchase:1")  # re-read from the chain
     assert await chain.balance_of(token, wallets.custodial_address(1)) == 2
 
 
 async def test_many_concurrent_mints_all_land(chain: EvmTokenChain, wallets: HdWallets) -> None:
     token = await chain.deploy_token("Alice", "ALICE")
     holders = [wallets.custodial_address(1 + i % 7) for i in range(50)]
-    hashes = await asyncio.gather(
-        *(chain.mint(token, holder, i + 1) for i, holder in enumerate(holders))
-    )
+    mints = (chain.mint(token, holder, i + 1, f"purchase:{i}") for i, holder in enumerate(holders))
+    hashes = [tx for tx in await asyncio.gather(*mints) if tx is not None]
     assert len(set(hashes)) == 50
     assert await chain.total_supply(token) == sum(range(1, 51))
     expected = {holder: 0 for holder in holders}
@@ -137,7 +219,7 @@ async def test_embedded_requests_run_off_the_event_loop(
 ) -> None:
     """py-evm works on its own thread: while a mint executes, the loop keeps turning."""
     token = await chain.deploy_token("Alice", "ALICE")
-    mint = asyncio.create_task(chain.mint(token, wallets.custodial_address(1), 1))
+    mint = asyncio.create_task(chain.mint(token, wallets.custodial_address(1), 1, "purchase:1"))
     turns = 0
     while not mint.done():
         await asyncio.sleep(0)
@@ -149,9 +231,11 @@ async def test_embedded_requests_run_off_the_event_loop(
 async def test_bad_arguments_are_refused_before_sending(chain: EvmTokenChain) -> None:
     token = await chain.deploy_token("Alice", "ALICE")
     with pytest.raises(ValueError, match="not an address"):
-        await chain.mint(token, "0x1234", 1)
+        await chain.mint(token, "0x1234", 1, "purchase:1")
     with pytest.raises(ValueError, match="not a token amount"):
-        await chain.mint(token, chain.owner_address, -1)
+        await chain.mint(token, chain.owner_address, -1, "purchase:1")
+    with pytest.raises(ValueError, match="not a reference"):
+        await chain.mint(token, chain.owner_address, 1, "")
     with pytest.raises(ValueError, match="symbol"):
         await chain.deploy_token("Alice", "S" * 33)
 

@@ -15,6 +15,7 @@ from tests.e2e.harness import (
     EMULATOR_DIR,
     Emulator,
     Process,
+    free_port,
     start_bot,
     start_emulator,
     wait_for,
@@ -62,7 +63,8 @@ def one_bot(telegram: Emulator, tmp_path: Path) -> Iterator[StartBot]:
     started: list[Process] = []
 
     def start(*, webhook_port: int | None = None, secret: str | None = None) -> Process:
-        settings: dict[str, str] = {}
+        # The web server always runs now (payment webhooks, the checkout page): never 8080.
+        settings: dict[str, str] = {"ONE_BOT__WEB__PORT": str(free_port())}
         if webhook_port is not None:
             settings = {
                 "ONE_BOT__TELEGRAM__MODE": "webhook",

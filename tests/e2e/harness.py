@@ -6,6 +6,7 @@ Everything listens on 127.0.0.1; every wait is bounded; every child process is r
 from __future__ import annotations
 
 import html
+import json
 import os
 import re
 import signal
@@ -14,7 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -162,16 +163,26 @@ class Received:
     message_id: int
     text: str
     buttons: tuple[tuple[tuple[str, str], ...], ...]  # rows of (label, callback data)
+    links: dict[str, str] = field(default_factory=dict)  # label → URL of the URL buttons
+    # An invoice as sent (title, description, currency, total_amount, and its payload).
+    invoice: dict[str, Any] | None = None
 
     @classmethod
     def from_stored(cls, stored: dict[str, Any]) -> Received:
         message = stored["message"]
-        rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
+        markup = message.get("reply_markup") or {}
+        if isinstance(markup, str):
+            markup = json.loads(markup)
+        rows = markup.get("inline_keyboard", [])
         buttons = tuple(tuple((b["text"], b.get("callback_data", "")) for b in row) for row in rows)
+        links = {b["text"]: b["url"] for row in rows for b in row if b.get("url")}
         text = message.get("text") or message.get("caption") or ""
         if message.get("parse_mode") == "HTML":
             text = html.unescape(text)
-        return cls(stored["messageId"], text, buttons)
+        invoice = message.get("invoice")
+        if invoice is not None:
+            invoice = {**invoice, "payload": message.get("payload")}
+        return cls(stored["messageId"], text, buttons, links, invoice)
 
     @property
     def labels(self) -> list[list[str]]:
@@ -224,6 +235,10 @@ class Emulator:
         self._post("/sendCallback", body)
         return self.reply(user)
 
+    def send_update(self, update: dict[str, Any]) -> None:
+        """Any raw Update (a pre-checkout query, a successful payment …), queued for the bot."""
+        self._post("/sendUpdate", {"botToken": TOKEN, "update": update})
+
     def _fetch(self, user: User) -> list[Received]:
         stored = self._post("/getUpdates", {"token": TOKEN, "chatId": user.id})
         inbox = self._inbox.setdefault(user.id, [])
@@ -245,3 +260,14 @@ class Emulator:
         time.sleep(seconds)
         self._check_processes()
         assert self._fetch(user) == [], f"unexpected message to {user.first_name}"
+
+
+def pay_on_checkout_page(http: httpx.Client, url: str, card: str = "visa") -> httpx.Response:
+    """Open the sandbox checkout page at ``url`` and submit its form with the test ``card``."""
+    page = http.get(url)
+    assert page.status_code == 200, f"{url}: {page.status_code} {page.text[:500]}"
+    assert "Sandbox: no real money" in page.text
+    fields = re.findall(r'name="(amount|sig)" value="([^"]*)"', page.text)
+    form = {name: html.unescape(value) for name, value in fields}
+    assert set(form) == {"amount", "sig"}, page.text[:2000]
+    return http.post(url.split("?")[0], data={**form, "card": card})

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from core.errors import ChainError
+from core.errors import ChainError, ChainRejected
 from tests.fakes.store import FakeStore, LedgerRow, json_round_trip, to_millis
 
 
@@ -56,16 +56,26 @@ def _address(*parts: object) -> str:
 
 @dataclass
 class FakeTokenChain:
-    """Implements ``TokenChain`` in memory; ``fail_next`` makes the next call raise."""
+    """Implements ``TokenChain`` in memory, idempotent by reference like the contract.
+
+    ``fail_next`` names operations (``deploy``, ``mint``, ``burn``, ``balance``, ``applied``)
+    whose next call raises ``ChainError`` (outcome unknown) before doing anything;
+    ``reject_next`` ones whose next call raises ``ChainRejected`` (a revert).
+    """
 
     balances: dict[tuple[str, str], int] = field(default_factory=dict)
     deployed: dict[str, tuple[str, str]] = field(default_factory=dict)
+    applied_references: set[tuple[str, str]] = field(default_factory=set)
     fail_next: list[str] = field(default_factory=list)
+    reject_next: list[str] = field(default_factory=list)
 
     def _maybe_fail(self, operation: str) -> None:
         if operation in self.fail_next:
             self.fail_next.remove(operation)
             raise ChainError(f"{operation} failed (scripted)")
+        if operation in self.reject_next:
+            self.reject_next.remove(operation)
+            raise ChainRejected(f"{operation} reverted (scripted)")
 
     async def deploy_token(self, name: str, symbol: str) -> str:
         self._maybe_fail("deploy")
@@ -73,21 +83,31 @@ class FakeTokenChain:
         self.deployed[address] = (name, symbol)
         return address
 
-    async def mint(self, token: str, to: str, amount: int) -> str:
+    async def mint(self, token: str, to: str, amount: int, reference: str) -> str | None:
         self._maybe_fail("mint")
+        if (token, reference) in self.applied_references:
+            return None
+        self.applied_references.add((token, reference))
         self.balances[token, to] = self.balances.get((token, to), 0) + amount
-        return _address("tx", token, to, amount, len(self.balances))
+        return _address("tx", token, to, amount, reference)
 
-    async def burn(self, token: str, holder: str, amount: int) -> str:
+    async def burn(self, token: str, holder: str, amount: int, reference: str) -> str | None:
         self._maybe_fail("burn")
+        if (token, reference) in self.applied_references:
+            return None
         if self.balances.get((token, holder), 0) < amount:
-            raise ChainError("burn amount exceeds balance")
+            raise ChainRejected("burn exceeds balance")
+        self.applied_references.add((token, reference))
         self.balances[token, holder] -= amount
-        return _address("burn", token, holder, amount)
+        return _address("burn", token, holder, amount, reference)
 
     async def balance_of(self, token: str, holder: str) -> int:
         self._maybe_fail("balance")
         return self.balances.get((token, holder), 0)
+
+    async def applied(self, token: str, reference: str) -> bool:
+        self._maybe_fail("applied")
+        return (token, reference) in self.applied_references
 
 
 class FakeWallets:

@@ -50,6 +50,14 @@ class FakeIdentityRepository(_Repository):
         )
         return True
 
+    async def of_person(self, user_id: int) -> list[tuple[str, Identity]]:
+        rows = [(k[0], r) for k, r in self._db.identities.items() if r.user_id == user_id]
+        rows.sort(key=lambda item: item[1].created_at, reverse=True)
+        return [
+            (platform, Identity(r.user_id, r.chat_id, reachable=r.unreachable_at is None))
+            for platform, r in rows
+        ]
+
     async def set_reachable(
         self, platform: str, chat_id: str, reachable: bool, now: datetime
     ) -> list[int]:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from core.model import Entity, Event
+from core.purchases import Purchase
 
 ONE_SECOND = timedelta(seconds=1)
 
@@ -93,6 +94,8 @@ class FakeStore:
     niches: set[tuple[str, int]] = field(default_factory=set)  # (niche, creator_id)
     ledger: dict[str, LedgerRow] = field(default_factory=dict)  # by reference
     holdings: dict[tuple[int, int], int] = field(default_factory=dict)  # (holder, token)
+    purchases: dict[int, Purchase] = field(default_factory=dict)
+    webhooks: set[tuple[str, str]] = field(default_factory=set)  # (provider, event id)
     last_ids: dict[str, int] = field(default_factory=dict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock, compare=False, repr=False)
 

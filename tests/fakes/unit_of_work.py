@@ -7,6 +7,7 @@ from types import TracebackType
 from typing import Self
 
 from tests.fakes.ledger import FakeLedgerRepository
+from tests.fakes.purchases import FakePurchaseRepository, FakeWebhookRepository
 from tests.fakes.repositories import (
     FakeConnectionRepository,
     FakeCounterRepository,
@@ -26,6 +27,8 @@ class FakeUnitOfWork:
     counters: FakeCounterRepository
     events: FakeEventRepository
     ledger: FakeLedgerRepository
+    purchases: FakePurchaseRepository
+    webhooks: FakeWebhookRepository
 
     def __init__(self, store: FakeStore) -> None:
         self._store = store
@@ -40,6 +43,8 @@ class FakeUnitOfWork:
         self.counters = FakeCounterRepository(staged)
         self.events = FakeEventRepository(staged)
         self.ledger = FakeLedgerRepository(staged)
+        self.purchases = FakePurchaseRepository(staged)
+        self.webhooks = FakeWebhookRepository(staged)
 
     async def __aenter__(self) -> Self:
         await self._store.lock.acquire()

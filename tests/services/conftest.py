@@ -11,6 +11,7 @@ from bot import bootstrap
 from bot.conversation.context import Services
 from bot.settings import load_settings
 from tests.fakes import FakeClock, FakeStore, FakeTokenChain, FakeWallets, fake_uow_factory
+from tests.fakes.payments import FakeNotifier, FakePaymentGateway
 from tests.services_support import T0
 
 
@@ -30,8 +31,28 @@ def chain() -> FakeTokenChain:
 
 
 @pytest.fixture
+def card() -> FakePaymentGateway:
+    return FakePaymentGateway("card")
+
+
+@pytest.fixture
+def stars() -> FakePaymentGateway:
+    return FakePaymentGateway("stars", platforms=frozenset({"telegram"}), stars_per_usd=50)
+
+
+@pytest.fixture
+def notifier() -> FakeNotifier:
+    return FakeNotifier()
+
+
+@pytest.fixture
 async def fake_app(
-    store: FakeStore, clock: FakeClock, chain: FakeTokenChain
+    store: FakeStore,
+    clock: FakeClock,
+    chain: FakeTokenChain,
+    card: FakePaymentGateway,
+    stars: FakePaymentGateway,
+    notifier: FakeNotifier,
 ) -> AsyncIterator[bootstrap.App]:
     async with AsyncExitStack() as stack:
         yield await bootstrap.build(
@@ -41,6 +62,8 @@ async def fake_app(
             clock=clock,
             chain=chain,
             wallets=FakeWallets(),
+            gateways=[card, stars],
+            notifier=notifier,
         )
 
 

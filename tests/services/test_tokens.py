@@ -215,5 +215,5 @@ async def test_reconciliation_reports_drift_between_ledger_and_chain(
     report = await reconcile(lambda: FakeUnitOfWork(store), chain, wallets)
     assert report.checked == 1
     assert report.drifts == [Drift(bob, "ALICE", ledger=40, chain=0)]
-    await chain.mint(token.address, wallets.custodial_address(bob), 40)
+    await chain.mint(token.address, wallets.custodial_address(bob), 40, "test:bob")
     assert (await reconcile(lambda: FakeUnitOfWork(store), chain, wallets)).drifts == []

@@ -24,7 +24,7 @@ BOT_USER: dict[str, Any] = {
     "can_read_all_group_messages": False,
     "supports_inline_queries": False,
 }
-MESSAGE_METHODS = {"sendMessage", "sendPhoto", "sendDocument", "editMessageText"}
+MESSAGE_METHODS = {"sendMessage", "sendPhoto", "sendDocument", "sendInvoice", "editMessageText"}
 
 
 @dataclass
@@ -178,10 +178,33 @@ class Updates:
         return {
             "update_id": next(self._ids),
             "pre_checkout_query": {
-                "id": "pcq1",
+                "id": f"pcq{next(self._ids)}",
                 "from": self.user(user_id),
                 "currency": "XTR",
                 "total_amount": 100,
                 "invoice_payload": payload,
             },
         }
+
+    def successful_payment(
+        self, user_id: int, charge_id: str, payload: str = "purchase:1", amount: int = 100
+    ) -> dict[str, Any]:
+        paid = {
+            "currency": "XTR",
+            "total_amount": amount,
+            "invoice_payload": payload,
+            "telegram_payment_charge_id": charge_id,
+            "provider_payment_charge_id": "",
+        }
+        return self.message(user_id, "", successful_payment=paid)
+
+    def refunded_payment(
+        self, user_id: int, charge_id: str, payload: str = "purchase:1", amount: int = 100
+    ) -> dict[str, Any]:
+        refund = {
+            "currency": "XTR",
+            "total_amount": amount,
+            "invoice_payload": payload,
+            "telegram_payment_charge_id": charge_id,
+        }
+        return self.message(user_id, "", refunded_payment=refund)

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from bot.conversation.commands import basics, creator_admin, discovery, following, tokens
+from bot.conversation.commands import (
+    basics,
+    buying,
+    creator_admin,
+    discovery,
+    following,
+    tokens,
+)
 from bot.conversation.context import Command
 
 
@@ -14,4 +21,5 @@ def all_commands() -> list[Command]:
         *following.COMMANDS,
         *creator_admin.COMMANDS,
         *tokens.COMMANDS,
+        *buying.COMMANDS,
     ]

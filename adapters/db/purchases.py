@@ -1,0 +1,130 @@
+"""The ``purchases`` table (the purchase saga's state) and ``processed_webhooks``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, bindparam, select, update
+
+from adapters.db.engine import Session
+from adapters.db.schema import processed_webhooks, purchase_due, purchases
+from adapters.db.sql import from_millis, insert_for, to_millis
+from core.purchases import Purchase, PurchaseState
+
+_p = purchases.c
+# The fields a saga step may change (the rest are fixed when the purchase is made).
+_MUTABLE = frozenset(
+    {
+        "state",
+        "rail",
+        "payment_ref",
+        "payer",
+        "paid_currency",
+        "paid_amount",
+        "reversal",
+        "clawback_amount",
+        "attempts",
+        "last_error",
+        "notified",
+    }
+)
+_BY_ID = select(purchases).where(_p.id == bindparam("id"))
+_BY_PAYMENT = select(purchases).where(
+    _p.rail == bindparam("rail"), _p.payment_ref == bindparam("ref")
+)
+_DUE = select(_p.id).where(purchase_due).order_by(_p.id).limit(bindparam("limit"))
+
+
+def _purchase(row: Row[Any]) -> Purchase:
+    return Purchase(
+        id=row.id,
+        fan_id=row.fan_id,
+        token_id=row.token_id,
+        amount=row.amount,
+        price_cents=row.price_cents,
+        state=PurchaseState(row.state),
+        created_at=from_millis(row.created_at),
+        updated_at=from_millis(row.updated_at),
+        rail=row.rail,
+        payment_ref=row.payment_ref,
+        payer=row.payer,
+        paid_currency=row.paid_currency,
+        paid_amount=row.paid_amount,
+        reversal=row.reversal,
+        clawback_amount=row.clawback_amount,
+        attempts=row.attempts,
+        last_error=row.last_error,
+        notified=row.notified,
+    )
+
+
+class SqlPurchaseRepository:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    async def add(
+        self, fan_id: int, token_id: int, amount: int, price_cents: int, now: datetime
+    ) -> Purchase:
+        millis = to_millis(now)
+        row = {
+            "fan_id": fan_id,
+            "token_id": token_id,
+            "amount": amount,
+            "price_cents": price_cents,
+            "state": PurchaseState.PENDING.value,
+            # Nothing is owed to a pending purchase until a payment arrives.
+            "notified": PurchaseState.PENDING.value,
+            "attempts": 0,
+            "created_at": millis,
+            "updated_at": millis,
+        }
+        stmt = purchases.insert().values(row).returning(*purchases.c)
+        return _purchase(await self._s.run(lambda c: c.execute(stmt).one()))
+
+    async def get(self, purchase_id: int, *, for_update: bool = False) -> Purchase | None:
+        stmt = _BY_ID.with_for_update() if for_update else _BY_ID
+        row = await self._s.run(lambda c: c.execute(stmt, {"id": purchase_id}).first())
+        return _purchase(row) if row is not None else None
+
+    async def by_payment(self, rail: str, payment_ref: str) -> Purchase | None:
+        params = {"rail": rail, "ref": payment_ref}
+        row = await self._s.run(lambda c: c.execute(_BY_PAYMENT, params).first())
+        return _purchase(row) if row is not None else None
+
+    async def update(
+        self,
+        purchase_id: int,
+        changes: Mapping[str, Any],
+        now: datetime,
+        *,
+        expected: PurchaseState | None = None,
+    ) -> bool:
+        unknown = set(changes) - _MUTABLE
+        if unknown:
+            raise ValueError(f"purchases: cannot change {sorted(unknown)}")
+        values = {k: v.value if isinstance(v, PurchaseState) else v for k, v in changes.items()}
+        stmt = update(purchases).where(_p.id == purchase_id)
+        if expected is not None:
+            stmt = stmt.where(_p.state == expected.value)
+        stmt = stmt.values(**values, updated_at=to_millis(now)).returning(_p.id)
+        return await self._s.run(lambda c: c.execute(stmt).first()) is not None
+
+    async def unfinished(self, limit: int) -> list[int]:
+        return list(await self._s.run(lambda c: c.execute(_DUE, {"limit": limit}).scalars().all()))
+
+
+class SqlWebhookRepository:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    async def first_time(self, provider: str, event_id: str, now: datetime) -> bool:
+        row = {"provider": provider, "event_id": event_id, "created_at": to_millis(now)}
+
+        def work(conn: Connection) -> bool:
+            stmt = insert_for(conn, processed_webhooks).values(row).on_conflict_do_nothing()
+            returning = stmt.returning(processed_webhooks.c.event_id)
+            return conn.execute(returning).scalar_one_or_none() is not None
+
+        return await self._s.run(work)

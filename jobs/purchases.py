@@ -1,0 +1,96 @@
+"""Timers for token purchases: resume unfinished sagas, recover payment events no webhook
+delivered, and compare the ledger with the chain.
+
+APScheduler (``AsyncIOScheduler``, memory job store) is only the clock here: what is owed is
+read from ``purchases`` each time, so a missed or late tick loses nothing, and a restart
+simply starts ticking again (``resume`` also runs once at start-up).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from core.services.reconciliation import Drift, Reconciliation
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PurchaseJobs:
+    """``run(stop)`` ticks each job at its interval (seconds) until ``stop`` is set."""
+
+    resume: Callable[[], Awaitable[int]]
+    recover: Callable[[], Awaitable[int]]
+    reconcile: Callable[[], Awaitable[Reconciliation]]
+    resume_every: float = 30.0
+    recover_every: float = 120.0
+    reconcile_every: float = 600.0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        scheduler = AsyncIOScheduler(timezone="UTC")
+        checker = DriftReporter(self.reconcile)
+        # One run at a time; a tick missed while busy runs late rather than being skipped.
+        common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+        scheduler.add_job(self._resume, "interval", seconds=self.resume_every, **common)
+        scheduler.add_job(self._recover, "interval", seconds=self.recover_every, **common)
+        scheduler.add_job(checker.check, "interval", seconds=self.reconcile_every, **common)
+        scheduler.start()
+        try:
+            # Whatever a crash left mid-way, and what was paid while the bot was down.
+            await self._resume()
+            await self._recover()
+            await stop.wait()
+        finally:
+            scheduler.shutdown(wait=False)
+
+    async def _resume(self) -> None:
+        try:
+            count = await self.resume()
+        except Exception:
+            log.exception("resuming purchases failed; the next tick tries again")
+            return
+        if count:
+            log.info("resumed %d purchases", count)
+
+
+    async def _recover(self) -> None:
+        try:
+            count = await self.recover()
+        except Exception:
+            log.exception("recovering payment events failed; the next tick tries again")
+            return
+        if count:
+            log.info("recovered %d purchases from the providers' event lists", count)
+
+
+class DriftReporter:
+    """Reconciles and reports drift that lasts: a mint between ledger reads is not drift."""
+
+    def __init__(self, reconcile: Callable[[], Awaitable[Reconciliation]]) -> None:
+        self._reconcile = reconcile
+        self._seen: set[Drift] = set()
+
+    async def check(self) -> list[Drift]:
+        """Reconcile once; the drifts also found last time (logged as errors)."""
+        try:
+            report = await self._reconcile()
+        except Exception:
+            log.exception("reconciling ledger and chain failed")
+            return []
+        lasting = [drift for drift in report.drifts if drift in self._seen]
+        for drift in lasting:
+            log.error(
+                "DRIFT user %d $%s: ledger %d, chain %d",
+                drift.holder_id,
+                drift.symbol,
+                drift.ledger,
+                drift.chain,
+            )
+        self._seen = set(report.drifts)
+        log.info("reconciled %d balances, %d drifting", report.checked, len(lasting))
+        return lasting

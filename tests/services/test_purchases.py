@@ -1,0 +1,298 @@
+"""Buying tokens on fakes: /buy's checks, payments in, and the saga to every outcome."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.conversation.context import Services
+from core.errors import (
+    CreatorNotFound,
+    InvalidInput,
+    NoToken,
+    PaymentUnavailable,
+    PurchaseNotFound,
+    PurchaseNotPayable,
+    Reason,
+)
+from core.purchases import Money, PaymentReceived, PaymentReversed, PurchaseState
+from tests.fakes import FakeStore, FakeTokenChain, FakeWallets
+from tests.fakes.payments import FakeNotifier, FakePaymentGateway
+from tests.services_support import ALICE, BOB, CAROL, register, user_id_of
+
+State = PurchaseState
+
+
+async def alice_token(services: Services) -> None:
+    await register(services, ALICE)
+    await services.tokens.create(ALICE, "ALICE", "1.50")
+
+
+def paid(purchase_id: int, cents: int, event: str = "evt_1", ref: str = "pi_1") -> PaymentReceived:
+    return PaymentReceived("card", event, purchase_id, ref, Money("usd", cents))
+
+
+async def bought(services: Services, amount: int = 100, event: str = "evt_1") -> int:
+    """Bob buys ``amount`` ALICE by card and the saga runs; the purchase id."""
+    checkout = await services.purchases.start(BOB, "alice", str(amount), "test")
+    purchase = checkout.purchase
+    outcome = await services.purchases.payment_received(
+        paid(purchase.id, purchase.price_cents, event, f"pi_{purchase.id}")
+    )
+    assert outcome.outcome == "recorded"
+    await services.saga.advance(purchase.id)
+    return purchase.id
+
+
+def on_chain(chain: FakeTokenChain, store: FakeStore, who_id: int) -> int:
+    [token] = [e for e in store.entities.values() if e.type == "token"]
+    return chain.balances.get(
+        (token.properties["address"], FakeWallets().custodial_address(who_id)), 0
+    )
+
+
+def held(store: FakeStore, who_id: int) -> int:
+    return sum(b for (h, _), b in store.holdings.items() if h == who_id)
+
+
+@pytest.mark.parametrize(
+    "amount", ["0", "-5", "1.5", "abc", "10001", "1e3", "", "٣", "99999999999999999999", "+5"]
+)
+async def test_bad_amounts_record_nothing(
+    services: Services, store: FakeStore, amount: str
+) -> None:
+    await alice_token(services)
+    with pytest.raises(InvalidInput) as refused:
+        await services.purchases.start(BOB, "alice", amount, "test")
+    assert refused.value.reason is Reason.AMOUNT_INVALID
+    assert refused.value.params["maximum"] == 10_000
+    assert store.purchases == {}
+
+
+async def test_unknown_creator_no_token_and_no_rail_are_refused(
+    services: Services, store: FakeStore
+) -> None:
+    with pytest.raises(CreatorNotFound):
+        await services.purchases.start(BOB, "nobody", "5", "test")
+    await register(services, ALICE)
+    with pytest.raises(NoToken):
+        await services.purchases.start(BOB, "alice", "5", "test")
+    await services.tokens.create(ALICE, "ALICE", "1.50")
+    assert store.purchases == {}
+
+
+async def test_a_purchase_offers_each_rail_of_the_platform(
+    services: Services, card: FakePaymentGateway, stars: FakePaymentGateway
+) -> None:
+    await alice_token(services)
+    on_test = await services.purchases.start(BOB, "@Alice", "1,000", "test")
+    assert [r.rail for r in on_test.requests] == ["card"]
+    assert on_test.purchase.price_cents == 150_000
+    assert on_test.title == "1000 $ALICE · @alice"
+    on_telegram = await services.purchases.start(BOB, "alice", "3", "telegram")
+    assert [(r.rail, r.price) for r in on_telegram.requests] == [
+        ("card", Money("usd", 450)),
+        ("stars", Money("XTR", 225)),
+    ]
+    card.fail_requests = 1  # a provider down: its rail is left out
+    degraded = await services.purchases.start(BOB, "alice", "3", "telegram")
+    assert [r.rail for r in degraded.requests] == ["stars"]
+    card.fail_requests = 1
+    with pytest.raises(PaymentUnavailable):
+        await services.purchases.start(BOB, "alice", "3", "test")
+
+
+async def test_a_paid_purchase_is_minted_credited_and_told_once(
+    services: Services, store: FakeStore, chain: FakeTokenChain, notifier: FakeNotifier
+) -> None:
+    await alice_token(services)
+    purchase_id = await bought(services, 100)
+    bob = user_id_of(store, BOB)
+    assert store.purchases[purchase_id].state is State.COMPLETED
+    assert held(store, bob) == 100 == on_chain(chain, store, bob)
+    assert notifier.keys(bob) == ["purchase.completed"]
+    assert [r for r in store.ledger] == [f"purchase:{purchase_id}"]
+    await services.saga.advance(purchase_id)
+    assert await services.saga.resume() == 0
+    assert notifier.keys(bob) == ["purchase.completed"]
+
+
+async def test_each_webhook_counts_once_however_often_it_comes(
+    services: Services, store: FakeStore, chain: FakeTokenChain
+) -> None:
+    await alice_token(services)
+    checkout = await services.purchases.start(BOB, "alice", "10", "test")
+    purchase = checkout.purchase
+    event = paid(purchase.id, purchase.price_cents)
+    outcomes = [await services.purchases.payment_received(event) for _ in range(3)]
+    assert [o.outcome for o in outcomes] == ["recorded", "duplicate", "duplicate"]
+    again = paid(purchase.id, purchase.price_cents, event="evt_other")  # same payment, new event
+    assert (await services.purchases.payment_received(again)).outcome == "duplicate"
+    for _ in range(3):
+        await services.saga.advance(purchase.id)
+    bob = user_id_of(store, BOB)
+    assert held(store, bob) == 10 == on_chain(chain, store, bob)
+
+
+async def test_a_second_payment_of_a_paid_purchase_is_given_back(
+    services: Services, store: FakeStore, card: FakePaymentGateway
+) -> None:
+    await alice_token(services)
+    purchase_id = await bought(services, 10)
+    second = paid(purchase_id, 1500, event="evt_2", ref="pi_second")
+    assert (await services.purchases.payment_received(second)).outcome == "returned"
+    assert card.refunds == {"pi_second": "re_1"}
+    unknown = paid(999, 1500, event="evt_3", ref="pi_unknown")
+    assert (await services.purchases.payment_received(unknown)).outcome == "returned"
+    assert "pi_unknown" in card.refunds
+    assert held(store, user_id_of(store, BOB)) == 10
+
+
+async def test_a_wrong_amount_is_refunded_not_fulfilled(
+    services: Services, store: FakeStore, card: FakePaymentGateway, notifier: FakeNotifier
+) -> None:
+    await alice_token(services)
+    checkout = await services.purchases.start(BOB, "alice", "10", "test")
+    purchase_id = checkout.purchase.id
+    await services.purchases.payment_received(paid(purchase_id, 1))  # 1 cent for $15
+    await services.saga.advance(purchase_id)
+    bob = user_id_of(store, BOB)
+    assert store.purchases[purchase_id].state is State.REFUNDED
+    assert card.refunds == {"pi_1": "re_1"}
+    assert held(store, bob) == 0
+    assert notifier.keys(bob) == ["purchase.refunded"]
+
+
+async def test_a_mint_refused_for_good_is_refunded(
+    services: Services,
+    store: FakeStore,
+    chain: FakeTokenChain,
+    card: FakePaymentGateway,
+    notifier: FakeNotifier,
+) -> None:
+    await alice_token(services)
+    chain.reject_next.append("mint")
+    card.fail_refunds = 1  # and the provider is down at first
+    purchase_id = await bought(services, 10)
+    assert store.purchases[purchase_id].state is State.REFUNDING
+    assert await services.saga.resume() == 1
+    bob = user_id_of(store, BOB)
+    assert store.purchases[purchase_id].state is State.REFUNDED
+    assert card.refund_calls == 2
+    assert len(card.refunds) == 1
+    assert held(store, bob) == 0 == on_chain(chain, store, bob)
+    assert notifier.keys(bob) == ["purchase.refunded"]
+
+
+async def test_a_chain_outage_is_retried_then_refunded_after_max_attempts(
+    services: Services, store: FakeStore, chain: FakeTokenChain
+) -> None:
+    await alice_token(services)
+    chain.fail_next.append("mint")
+    first = await bought(services, 10)
+    assert store.purchases[first].state is State.PAID
+    assert store.purchases[first].attempts == 1
+    await services.saga.resume()
+    assert store.purchases[first].state is State.COMPLETED
+    chain.fail_next.extend(["mint"] * 10)
+    second = await bought(services, 5, event="evt_2")
+    for _ in range(9):
+        await services.saga.resume()
+    assert store.purchases[second].state is State.REFUNDED
+    assert store.purchases[second].attempts == 10
+    assert held(store, user_id_of(store, BOB)) == 10
+
+
+async def test_a_provider_refund_claws_the_tokens_back(
+    services: Services, store: FakeStore, chain: FakeTokenChain, notifier: FakeNotifier
+) -> None:
+    await alice_token(services)
+    purchase_id = await bought(services, 100)
+    reversal = PaymentReversed("card", "evt_r", f"pi_{purchase_id}", "dispute")
+    for _ in range(3):
+        advanced = await services.purchases.payment_reversed(reversal)
+        if advanced is not None:
+            await services.saga.advance(advanced)
+    bob = user_id_of(store, BOB)
+    assert store.purchases[purchase_id].state is State.CLAWED_BACK
+    assert held(store, bob) == 0 == on_chain(chain, store, bob)
+    assert notifier.keys(bob) == ["purchase.completed", "purchase.clawed_back"]
+    assert sorted(store.ledger) == [f"clawback:{purchase_id}", f"purchase:{purchase_id}"]
+
+
+async def test_a_refund_before_the_mint_cancels_it(
+    services: Services, store: FakeStore, chain: FakeTokenChain, notifier: FakeNotifier
+) -> None:
+    await alice_token(services)
+    checkout = await services.purchases.start(BOB, "alice", "10", "test")
+    purchase_id = checkout.purchase.id
+    await services.purchases.payment_received(paid(purchase_id, 1500))
+    # Out of order: the refund's webhook is handled before the saga ran.
+    await services.purchases.payment_reversed(PaymentReversed("card", "evt_r", "pi_1", "refund"))
+    await services.saga.advance(purchase_id)
+    bob = user_id_of(store, BOB)
+    assert store.purchases[purchase_id].state is State.CANCELLED
+    assert held(store, bob) == 0 == on_chain(chain, store, bob)
+    assert notifier.keys(bob) == ["purchase.cancelled"]
+
+
+async def test_a_refund_after_an_unrecorded_mint_still_claws_it_back(
+    services: Services, store: FakeStore, chain: FakeTokenChain
+) -> None:
+    await alice_token(services)
+    checkout = await services.purchases.start(BOB, "alice", "10", "test")
+    purchase = checkout.purchase
+    await services.purchases.payment_received(paid(purchase.id, 1500))
+    # A crash right after the mint: on chain, not in the ledger.
+    [token] = [e for e in store.entities.values() if e.type == "token"]
+    bob = user_id_of(store, BOB)
+    address = FakeWallets().custodial_address(bob)
+    await chain.mint(token.properties["address"], address, 10, f"purchase:{purchase.id}")
+    await services.purchases.payment_reversed(PaymentReversed("card", "evt_r", "pi_1", "refund"))
+    await services.saga.advance(purchase.id)
+    assert store.purchases[purchase.id].state is State.CLAWED_BACK
+    assert held(store, bob) == 0 == on_chain(chain, store, bob)
+
+
+async def test_pre_checkout_refuses_what_cannot_be_paid(services: Services) -> None:
+    await alice_token(services)
+    checkout = await services.purchases.start(BOB, "alice", "2", "telegram")
+    payload = f"purchase:{checkout.purchase.id}"
+    await services.purchases.check_payable(BOB, "stars", payload, Money("XTR", 150))
+    with pytest.raises(PurchaseNotPayable):  # someone else's purchase
+        await services.purchases.check_payable(CAROL, "stars", payload, Money("XTR", 150))
+    with pytest.raises(PurchaseNotPayable):  # not the quoted price
+        await services.purchases.check_payable(BOB, "stars", payload, Money("XTR", 1))
+    for bad in ("purchase:999", "purchase:abc", "other:1", ""):
+        with pytest.raises(PurchaseNotFound):
+            await services.purchases.check_payable(BOB, "stars", bad, Money("XTR", 150))
+    await services.purchases.payment_received(
+        PaymentReceived("stars", "ch_1", checkout.purchase.id, "ch_1", Money("XTR", 150), "bob")
+    )
+    with pytest.raises(PurchaseNotPayable):  # paid already
+        await services.purchases.check_payable(BOB, "stars", payload, Money("XTR", 150))
+
+
+async def test_webhooks_that_never_arrived_are_recovered_from_the_provider(
+    services: Services, store: FakeStore, card: FakePaymentGateway, chain: FakeTokenChain
+) -> None:
+    await alice_token(services)
+    first = (await services.purchases.start(BOB, "alice", "4", "test")).purchase
+    second = (await services.purchases.start(BOB, "alice", "6", "test")).purchase
+    # Both were paid, the first one's webhook arrived, the second one's never did; then the
+    # first was disputed, and that webhook was lost too.
+    card.events = [
+        paid(first.id, first.price_cents, "evt_1", "pi_a"),
+        paid(second.id, second.price_cents, "evt_2", "pi_b"),
+        PaymentReversed("card", "evt_3", "pi_a", "dispute"),
+    ]
+    await services.purchases.payment_received(card.events[0])  # type: ignore[arg-type]
+    await services.saga.advance(first.id)
+    for _ in range(2):  # the job runs again: nothing twice
+        for purchase_id in await services.purchases.recover(timedelta(days=3)):
+            await services.saga.advance(purchase_id)
+    bob = user_id_of(store, BOB)
+    assert store.purchases[first.id].state is State.CLAWED_BACK
+    assert store.purchases[second.id].state is State.COMPLETED
+    assert held(store, bob) == 6 == on_chain(chain, store, bob)
