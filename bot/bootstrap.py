@@ -223,7 +223,8 @@ def payment_routes(
     async def on_paid(event: PaymentReceived) -> None:
         outcome = await services.purchases.payment_received(event)
         if outcome.purchase_id is not None and outcome.outcome == "recorded":
-            background.spawn(services.saga.advance(outcome.purchase_id), "purchase saga")
+            work = services.saga.advance(outcome.purchase_id, outcome.purchase)
+            background.spawn(work, "purchase saga")
 
     async def on_reversed(event: PaymentReversed) -> None:
         purchase_id = await services.purchases.payment_reversed(event)

@@ -23,6 +23,7 @@ from bot.conversation.texts import t
 PLATFORM = "console"
 _NAME_MAX = 32
 
+
 # Sentences the shared catalogue (bot/conversation/texts.py) does not have yet; a key found
 # there wins, so moving them into the catalogue needs no change here.
 class ConsoleResponder:

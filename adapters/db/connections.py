@@ -10,7 +10,7 @@ from sqlalchemy import Connection, bindparam, delete, select
 
 from adapters.db.engine import Session
 from adapters.db.schema import connections
-from adapters.db.sql import insert_for, to_millis
+from adapters.db.sql import insert_for, prepared, to_millis
 from core.model import Relation
 
 _c = connections.c
@@ -29,6 +29,11 @@ _SOURCES = (
     .order_by(_c.id.desc())
     .limit(bindparam("limit"))
 )
+
+
+def _add(conn: Connection) -> Any:
+    # Any unique rule: one per (from, type, to), and one creator per owner.
+    return insert_for(conn, connections).on_conflict_do_nothing().returning(_c.id)
 
 
 class SqlConnectionRepository:
@@ -54,14 +59,8 @@ class SqlConnectionRepository:
         }
 
         def work(conn: Connection) -> bool:
-            stmt = (
-                insert_for(conn, connections)
-                .values(row)
-                # Any unique rule: one per (from, type, to), and one creator per owner.
-                .on_conflict_do_nothing()
-                .returning(_c.id)
-            )
-            return conn.execute(stmt).scalar_one_or_none() is not None
+            stmt = prepared(conn, "connections.add", _add)
+            return conn.execute(stmt, row).scalar_one_or_none() is not None
 
         return await self._s.run(work)
 

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, bindparam, select, update
 
 from adapters.db.engine import Session
 from adapters.db.schema import holdings, ledger
-from adapters.db.sql import insert_for, to_millis
+from adapters.db.sql import insert_for, prepared, to_millis
 
 _h = holdings.c
 _KEY = (_h.holder_id == bindparam("holder"), _h.token_id == bindparam("token"))
@@ -29,6 +29,22 @@ _ALL = (
     .where(_h.balance > 0)
     .order_by(_h.holder_id, _h.token_id)
 )
+
+
+def _append(conn: Connection) -> Any:
+    return (
+        insert_for(conn, ledger)
+        .on_conflict_do_nothing(index_elements=[ledger.c.reference])
+        .returning(ledger.c.id)
+    )
+
+
+def _credit(conn: Connection) -> Any:
+    stmt = insert_for(conn, holdings)
+    return stmt.on_conflict_do_update(
+        index_elements=[_h.holder_id, _h.token_id],
+        set_={"balance": _h.balance + stmt.excluded.balance},
+    ).returning(_h.balance)
 
 
 class SqlLedgerRepository:
@@ -56,13 +72,8 @@ class SqlLedgerRepository:
         }
 
         def work(conn: Connection) -> bool:
-            stmt = (
-                insert_for(conn, ledger)
-                .values(row)
-                .on_conflict_do_nothing(index_elements=[ledger.c.reference])
-                .returning(ledger.c.id)
-            )
-            return conn.execute(stmt).scalar_one_or_none() is not None
+            stmt = prepared(conn, "ledger.append", _append)
+            return conn.execute(stmt, row).scalar_one_or_none() is not None
 
         return await self._s.run(work)
 
@@ -72,14 +83,8 @@ class SqlLedgerRepository:
         def work(conn: Connection) -> int | None:
             if delta < 0:
                 return conn.execute(_DEBIT, params).scalar_one_or_none()
-            stmt = insert_for(conn, holdings).values(
-                holder_id=holder_id, token_id=token_id, balance=delta
-            )
-            stmt = stmt.on_conflict_do_update(
-                index_elements=[_h.holder_id, _h.token_id],
-                set_={"balance": _h.balance + stmt.excluded.balance},
-            ).returning(_h.balance)
-            return int(conn.execute(stmt).scalar_one())
+            row = {"holder_id": holder_id, "token_id": token_id, "balance": delta}
+            return int(conn.execute(prepared(conn, "holdings.credit", _credit), row).scalar_one())
 
         return await self._s.run(work)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -10,7 +11,7 @@ from sqlalchemy import Connection, Row, bindparam, select, update
 
 from adapters.db.engine import Session
 from adapters.db.schema import processed_webhooks, purchase_due, purchases
-from adapters.db.sql import from_millis, insert_for, to_millis
+from adapters.db.sql import from_millis, insert_for, prepared, to_millis
 from core.purchases import Purchase, PurchaseState
 
 _p = purchases.c
@@ -34,7 +35,18 @@ _BY_ID = select(purchases).where(_p.id == bindparam("id"))
 _BY_PAYMENT = select(purchases).where(
     _p.rail == bindparam("rail"), _p.payment_ref == bindparam("ref")
 )
+_ADD = purchases.insert().returning(*purchases.c)
 _DUE = select(_p.id).where(purchase_due).order_by(_p.id).limit(bindparam("limit"))
+
+
+@functools.cache
+def _update(fields: tuple[str, ...], conditional: bool) -> Any:
+    """One statement per set of changed fields, reused (its SQL cache key is memoized)."""
+    stmt = update(purchases).where(_p.id == bindparam("pid"))
+    if conditional:
+        stmt = stmt.where(_p.state == bindparam("expected"))
+    values: dict[str, Any] = {n: bindparam(f"v_{n}") for n in (*fields, "updated_at")}
+    return stmt.values(values).returning(_p.id)
 
 
 def _purchase(row: Row[Any]) -> Purchase:
@@ -80,8 +92,7 @@ class SqlPurchaseRepository:
             "created_at": millis,
             "updated_at": millis,
         }
-        stmt = purchases.insert().values(row).returning(*purchases.c)
-        return _purchase(await self._s.run(lambda c: c.execute(stmt).one()))
+        return _purchase(await self._s.run(lambda c: c.execute(_ADD, row).one()))
 
     async def get(self, purchase_id: int, *, for_update: bool = False) -> Purchase | None:
         stmt = _BY_ID.with_for_update() if for_update else _BY_ID
@@ -104,15 +115,23 @@ class SqlPurchaseRepository:
         unknown = set(changes) - _MUTABLE
         if unknown:
             raise ValueError(f"purchases: cannot change {sorted(unknown)}")
-        values = {k: v.value if isinstance(v, PurchaseState) else v for k, v in changes.items()}
-        stmt = update(purchases).where(_p.id == purchase_id)
+        params = {
+            f"v_{k}": v.value if isinstance(v, PurchaseState) else v for k, v in changes.items()
+        }
+        params["v_updated_at"] = to_millis(now)
+        params["pid"] = purchase_id
         if expected is not None:
-            stmt = stmt.where(_p.state == expected.value)
-        stmt = stmt.values(**values, updated_at=to_millis(now)).returning(_p.id)
-        return await self._s.run(lambda c: c.execute(stmt).first()) is not None
+            params["expected"] = expected.value
+        stmt = _update(tuple(sorted(changes)), expected is not None)
+        return await self._s.run(lambda c: c.execute(stmt, params).first()) is not None
 
     async def unfinished(self, limit: int) -> list[int]:
         return list(await self._s.run(lambda c: c.execute(_DUE, {"limit": limit}).scalars().all()))
+
+
+def _first_time(conn: Connection) -> Any:
+    stmt = insert_for(conn, processed_webhooks).on_conflict_do_nothing()
+    return stmt.returning(processed_webhooks.c.event_id)
 
 
 class SqlWebhookRepository:
@@ -123,8 +142,7 @@ class SqlWebhookRepository:
         row = {"provider": provider, "event_id": event_id, "created_at": to_millis(now)}
 
         def work(conn: Connection) -> bool:
-            stmt = insert_for(conn, processed_webhooks).values(row).on_conflict_do_nothing()
-            returning = stmt.returning(processed_webhooks.c.event_id)
-            return conn.execute(returning).scalar_one_or_none() is not None
+            stmt = prepared(conn, "processed_webhooks.add", _first_time)
+            return conn.execute(stmt, row).scalar_one_or_none() is not None
 
         return await self._s.run(work)

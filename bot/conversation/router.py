@@ -14,7 +14,7 @@ from bot.conversation import texts
 from bot.conversation.context import Command, Context, Services, UsageError
 from bot.conversation.messages import Incoming, MessageRef, Reply, Responder
 from core.errors import DomainError, InvalidInput, PaymentUnavailable
-from core.purchases import Money, PaymentReceived, PaymentReversed, purchase_id_of
+from core.purchases import Money, PaymentReceived, PaymentReversed, Purchase, purchase_id_of
 
 log = logging.getLogger(__name__)
 
@@ -131,12 +131,12 @@ class Router:
         }[outcome.outcome]
         sent = await responder.send(Reply(texts.t(key)))
         if outcome.outcome == "recorded" and outcome.purchase_id is not None:
-            await self._advance(outcome.purchase_id)
+            await self._advance(outcome.purchase_id, outcome.purchase)
         return sent
 
-    async def _advance(self, purchase_id: int) -> None:
+    async def _advance(self, purchase_id: int, known: Purchase | None = None) -> None:
         try:
-            await self._services.saga.advance(purchase_id)
+            await self._services.saga.advance(purchase_id, known)
         except Exception:
             # Recorded and safe: the resume job takes it from here.
             log.exception("purchase %d: advancing failed; the resume job will retry", purchase_id)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Literal
 
@@ -52,8 +52,11 @@ class PaymentOutcome:
 
     outcome: Literal["recorded", "duplicate", "returned"]
     purchase_id: int | None
+    # The purchase as recorded (for the saga, so it need not read it again).
+    purchase: Purchase | None = None
 
 
+MISMATCH = "paid amount differs from the quote"
 _GIVEN_BACK = frozenset({PurchaseState.REFUNDING, PurchaseState.REFUNDED, PurchaseState.CANCELLED})
 
 
@@ -206,7 +209,7 @@ class PurchaseService:
                 "payer": event.payer,
                 "paid_currency": event.paid.currency,
                 "paid_amount": event.paid.amount,
-                "last_error": None if matches else "paid amount differs from the quote",
+                "last_error": None if matches else MISMATCH,
             }
             await uow.purchases.update(
                 purchase.id, changes, self._clock.now(), expected=PurchaseState.PENDING
@@ -226,7 +229,17 @@ class PurchaseService:
                 },
             )
             await uow.commit()
-        return PaymentOutcome("recorded", purchase.id)
+        recorded = replace(
+            purchase,
+            state=PurchaseState.PAID if matches else PurchaseState.REFUNDING,
+            rail=event.rail,
+            payment_ref=event.payment_ref,
+            payer=event.payer,
+            paid_currency=event.paid.currency,
+            paid_amount=event.paid.amount,
+            last_error=None if matches else MISMATCH,
+        )
+        return PaymentOutcome("recorded", purchase.id, recorded)
 
     async def payment_reversed(self, event: PaymentReversed) -> int | None:
         """Record a provider refund or dispute; the purchase to advance (claw back), if any."""

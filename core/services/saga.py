@@ -78,13 +78,23 @@ class PurchaseSaga:
         self._notifier = notifier
         self._max_attempts = max_attempts
         self._locks: dict[int, asyncio.Lock] = {}
+        self._tokens: dict[int, TokenRef] = {}
 
-    async def advance(self, purchase_id: int) -> Purchase | None:
-        """Take every step this purchase is owed now; the purchase as it is afterwards."""
+    async def advance(self, purchase_id: int, known: Purchase | None = None) -> Purchase | None:
+        """Take every step this purchase is owed now; the purchase as it is afterwards.
+
+        ``known``: the purchase as its caller just wrote it (saves reading it again; a stale
+        copy is harmless, every step re-checks the state it leaves).
+        """
         lock = self._locks.setdefault(purchase_id, asyncio.Lock())
+        fresh = not lock.locked()  # nobody moved it on since the caller wrote ``known``
         try:
             async with lock:
-                found = await self._load(purchase_id)
+                found: tuple[Purchase, TokenRef] | None
+                if known is not None and fresh:
+                    found = (known, await self._token(known.token_id))
+                else:
+                    found = await self._load(purchase_id)
                 for _ in range(_MAX_STEPS):
                     if found is None:
                         return None
@@ -286,14 +296,25 @@ class PurchaseSaga:
     async def _load(self, purchase_id: int) -> tuple[Purchase, TokenRef] | None:
         async with self._uow() as uow:
             purchase = await uow.purchases.get(purchase_id)
-            token = await uow.entities.get(purchase.token_id) if purchase else None
             await uow.commit()
         if purchase is None:
             return None
+        return purchase, await self._token(purchase.token_id)
+
+    async def _token(self, token_id: int) -> TokenRef:
+        # Cached: a token's address only changes when the embedded chain is rebuilt at
+        # start-up (replay_onto_fresh_chain), before any saga runs.
+        token = self._tokens.get(token_id)
         if token is None:
-            raise RuntimeError(f"purchase {purchase_id}: token {purchase.token_id} is gone")
-        props = token.properties
-        return purchase, TokenRef(str(props["address"]), str(props.get("symbol", "")))
+            async with self._uow() as uow:
+                entity = await uow.entities.get(token_id)
+                await uow.commit()
+            if entity is None:
+                raise RuntimeError(f"token {token_id} is gone")
+            props = entity.properties
+            token = TokenRef(str(props["address"]), str(props.get("symbol", "")))
+            self._tokens[token_id] = token
+        return token
 
     async def _reload(self, p: Purchase) -> Purchase | None:
         # Another worker took this step first: go on from where it left the purchase.
