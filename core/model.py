@@ -63,7 +63,6 @@ class EventType(StrEnum):
     PURCHASE_REFUNDED = "purchase_refunded"
     PURCHASE_REVERSED = "purchase_reversed"
     PURCHASE_CLAWED_BACK = "purchase_clawed_back"
-    PURCHASE_CANCELLED = "purchase_cancelled"
     PAYMENT_RETURNED = "payment_returned"
 
 

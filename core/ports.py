@@ -295,10 +295,19 @@ class PurchaseRepository(Protocol):
 
 
 class WebhookRepository(Protocol):
-    """Provider event ids already processed (``processed_webhooks``)."""
+    """Provider event ids already processed (``processed_webhooks``), and reversals that
+    arrived before their payment (``held_reversals``)."""
 
     async def first_time(self, provider: str, event_id: str, now: datetime) -> bool:
         """Record the event; False if it was recorded before (a duplicate delivery)."""
+        ...
+
+    async def hold_reversal(self, rail: str, payment_ref: str, reason: str, now: datetime) -> None:
+        """Keep a refund or dispute of a payment not recorded yet (webhooks come in any order)."""
+        ...
+
+    async def held_reversal(self, rail: str, payment_ref: str) -> str | None:
+        """The reason of a reversal held for this payment, if one arrived before it."""
         ...
 
 

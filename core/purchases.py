@@ -5,8 +5,10 @@ takes, and every step can be repeated after a crash without doing anything twice
 
     pending ──paid──▶ paid ──mint + credit──▶ completed ──reversed──▶ clawing_back ─▶ clawed_back
                         │                                       (burn, then debit)
-                        ├─ mint failed for good ─▶ refunding ──refund──▶ refunded
-                        └─ reversed before any mint ─▶ cancelled
+                        └─ mint failed for good ─▶ refunding ──refund──▶ refunded
+
+A refund or dispute reported before the mint still goes through mint and credit, then the
+clawback: "nothing was minted yet" cannot be known while another worker may be minting it.
 
 Amounts are integers: ``amount`` in token units, ``price_cents`` in US cents, a payment in the
 smallest unit of its own currency (cents, or Telegram Stars).
@@ -27,7 +29,6 @@ class PurchaseState(StrEnum):
     REFUNDED = "refunded"
     CLAWING_BACK = "clawing_back"
     CLAWED_BACK = "clawed_back"
-    CANCELLED = "cancelled"
 
     @property
     def settled(self) -> bool:
@@ -35,7 +36,7 @@ class PurchaseState(StrEnum):
         return self in _SETTLED
 
 
-_SETTLED = frozenset({PurchaseState.REFUNDED, PurchaseState.CLAWED_BACK, PurchaseState.CANCELLED})
+_SETTLED = frozenset({PurchaseState.REFUNDED, PurchaseState.CLAWED_BACK})
 
 # What the fan has been told last, so a resumed saga tells each outcome once.
 NOTICE_NONE = ""

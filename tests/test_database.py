@@ -19,7 +19,7 @@ NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 TABLES = {
     *("entities", "connections", "events", "identities", "counters", "creator_niches"),
     *("ledger", "holdings"),
-    *("purchases", "processed_webhooks"),
+    *("purchases", "processed_webhooks", "held_reversals"),
 }
 INDEXES = {
     "entities": {"by_type", "uq_entities_type_handle", "uq_creators_email"},

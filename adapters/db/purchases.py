@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, bindparam, select, update
 
 from adapters.db.engine import Session
-from adapters.db.schema import processed_webhooks, purchase_due, purchases
+from adapters.db.schema import held_reversals, processed_webhooks, purchase_due, purchases
 from adapters.db.sql import from_millis, insert_for, prepared, to_millis
 from core.purchases import Purchase, PurchaseState
 
@@ -134,9 +134,32 @@ def _first_time(conn: Connection) -> Any:
     return stmt.returning(processed_webhooks.c.event_id)
 
 
+def _hold(conn: Connection) -> Any:
+    return insert_for(conn, held_reversals).on_conflict_do_nothing()
+
+
+_HELD = select(held_reversals.c.reason).where(
+    held_reversals.c.rail == bindparam("rail"), held_reversals.c.payment_ref == bindparam("ref")
+)
+
+
 class SqlWebhookRepository:
     def __init__(self, session: Session) -> None:
         self._s = session
+
+    async def hold_reversal(self, rail: str, payment_ref: str, reason: str, now: datetime) -> None:
+        row: dict[str, object] = {"rail": rail, "payment_ref": payment_ref, "reason": reason}
+        row["created_at"] = to_millis(now)
+
+        def work(conn: Connection) -> None:
+            conn.execute(prepared(conn, "held_reversals.add", _hold), row)
+
+        await self._s.run(work)
+
+    async def held_reversal(self, rail: str, payment_ref: str) -> str | None:
+        params = {"rail": rail, "ref": payment_ref}
+        found = await self._s.run(lambda c: c.execute(_HELD, params).scalar_one_or_none())
+        return None if found is None else str(found)
 
     async def first_time(self, provider: str, event_id: str, now: datetime) -> bool:
         row = {"provider": provider, "event_id": event_id, "created_at": to_millis(now)}

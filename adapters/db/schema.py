@@ -240,6 +240,17 @@ processed_webhooks = Table(
     Column("created_at", Millis, nullable=False),
 )
 
+# A refund or dispute that arrived before its payment was recorded (webhooks come in any
+# order): applied when the payment arrives.
+held_reversals = Table(
+    "held_reversals",
+    metadata,
+    Column("rail", String(16), primary_key=True),
+    Column("payment_ref", String(255), primary_key=True),
+    Column("reason", String(32), nullable=False),
+    Column("created_at", Millis, nullable=False),
+)
+
 # One payment pays one purchase; the saga's resume scan reads only unfinished rows.
 Index(
     "uq_purchases_payment",

@@ -187,10 +187,6 @@ EN: Mapping[str, str] = {
         "↩️ The payment for purchase #{purchase_id} was refunded or disputed, so "
         "{clawed_back} ${symbol} were taken back from your wallet."
     ),
-    "purchase.cancelled": (
-        "↩️ The payment for purchase #{purchase_id} was refunded before your tokens were "
-        "minted, so none were."
-    ),
     "error.prefix": "⚠️ {message}",
     "error.domain": "That can't be done.",
     "error.creator_not_found": "🔍 No creator @{handle}. Check the spelling, or browse /creators.",

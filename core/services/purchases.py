@@ -57,7 +57,7 @@ class PaymentOutcome:
 
 
 MISMATCH = "paid amount differs from the quote"
-_GIVEN_BACK = frozenset({PurchaseState.REFUNDING, PurchaseState.REFUNDED, PurchaseState.CANCELLED})
+_GIVEN_BACK = frozenset({PurchaseState.REFUNDING, PurchaseState.REFUNDED})
 
 
 def parse_amount(value: str, maximum: int) -> int:
@@ -202,7 +202,10 @@ class PurchaseService:
                 await uow.commit()
                 return PaymentOutcome("returned", None)
             matches = gateway.quote(purchase.price_cents) == event.paid
+            # Refunded or disputed already (that webhook came first): nothing is minted.
+            held = await uow.webhooks.held_reversal(event.rail, event.payment_ref)
             changes = {
+                "reversal": held,
                 "state": PurchaseState.PAID if matches else PurchaseState.REFUNDING,
                 "rail": event.rail,
                 "payment_ref": event.payment_ref,
@@ -238,6 +241,7 @@ class PurchaseService:
             paid_currency=event.paid.currency,
             paid_amount=event.paid.amount,
             last_error=None if matches else MISMATCH,
+            reversal=held,
         )
         return PaymentOutcome("recorded", purchase.id, recorded)
 
@@ -248,8 +252,12 @@ class PurchaseService:
                 return None
             purchase = await uow.purchases.by_payment(event.rail, event.payment_ref)
             if purchase is None:
-                # A refund we made ourselves of money that paid nothing, or not our payment.
-                log.info("reversal of an unknown %s payment (%s)", event.rail, event.reason)
+                # Its payment is not recorded yet (webhooks come in any order), or it is a
+                # refund of money that paid nothing, or not ours: kept for when it comes.
+                log.info("reversal of an unrecorded %s payment (%s)", event.rail, event.reason)
+                await uow.webhooks.hold_reversal(
+                    event.rail, event.payment_ref, event.reason, self._clock.now()
+                )
                 await uow.commit()
                 return None
             if purchase.state in _GIVEN_BACK:

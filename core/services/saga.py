@@ -51,7 +51,6 @@ NOTICES = {
     State.COMPLETED: "purchase.completed",
     State.REFUNDED: "purchase.refunded",
     State.CLAWED_BACK: "purchase.clawed_back",
-    State.CANCELLED: "purchase.cancelled",
 }
 _MAX_STEPS = 10  # a purchase has at most six steps; more means a bug, not work
 
@@ -134,7 +133,9 @@ class PurchaseSaga:
 
     def _next_step(self, p: Purchase) -> Step | None:
         if p.state is State.PAID:
-            return self._cancel_or_mint if p.reversal else self._mint_and_credit
+            # Even when reversed already: minted and credited first, then clawed back. A
+            # shortcut ("cancel, nothing was minted") would race a mint in flight elsewhere.
+            return self._mint_and_credit
         if p.state is State.COMPLETED and p.reversal:
             return self._start_clawback
         if p.state is State.CLAWING_BACK:
@@ -154,7 +155,17 @@ class PurchaseSaga:
         except ChainRejected as e:
             return await self._mint_failed(p, str(e), final=True)
         except ChainError as e:
-            return await self._mint_failed(p, str(e), final=p.attempts + 1 >= self._max_attempts)
+            if p.attempts + 1 < self._max_attempts:
+                return await self._mint_failed(p, str(e), final=False)
+            # The last attempt: refund only if the chain confirms this mint never landed
+            # (an outcome unknown, e.g. no receipt in time, may still have been mined).
+            try:
+                landed = await self._chain.applied(token.address, p.reference)
+            except ChainError as unknown:
+                await self._count_attempt(p, f"{e}; whether it was minted: {unknown}")
+                return None
+            if not landed:
+                return await self._mint_failed(p, str(e), final=True)
         changes = {"state": State.COMPLETED, "last_error": None}
         async with self._uow() as uow:
             if not await uow.purchases.update(
@@ -189,21 +200,6 @@ class PurchaseSaga:
                 await self._event(uow, p, EventType.PURCHASE_MINT_FAILED, error=error[:200])
             await uow.commit()
         return replace(p, **changes) if final else None
-
-    async def _cancel_or_mint(self, p: Purchase, token: TokenRef) -> Purchase | None:
-        # Refunded or disputed before any token was credited. A mint may still be on chain
-        # (a crash right after it): then credit it, and the clawback takes it back.
-        if await self._chain.applied(token.address, p.reference):
-            return await self._mint_and_credit(p, token)
-        async with self._uow() as uow:
-            changes = {"state": State.CANCELLED}
-            if not await uow.purchases.update(
-                p.id, changes, self._clock.now(), expected=State.PAID
-            ):
-                return await self._reload(p)
-            await self._event(uow, p, EventType.PURCHASE_CANCELLED, reason=p.reversal)
-            await uow.commit()
-        return replace(p, state=State.CANCELLED)
 
     async def _start_clawback(self, p: Purchase, token: TokenRef) -> Purchase | None:
         # Fixed now, so that the burn and the debit after it take the same amount.

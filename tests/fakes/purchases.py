@@ -85,6 +85,12 @@ class FakeWebhookRepository:
     def __init__(self, db: FakeStore) -> None:
         self._db = db
 
+    async def hold_reversal(self, rail: str, payment_ref: str, reason: str, now: datetime) -> None:
+        self._db.held_reversals.setdefault((rail, payment_ref), reason)
+
+    async def held_reversal(self, rail: str, payment_ref: str) -> str | None:
+        return self._db.held_reversals.get((rail, payment_ref))
+
     async def first_time(self, provider: str, event_id: str, now: datetime) -> bool:
         if (provider, event_id) in self._db.webhooks:
             return False

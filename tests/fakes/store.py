@@ -96,6 +96,7 @@ class FakeStore:
     holdings: dict[tuple[int, int], int] = field(default_factory=dict)  # (holder, token)
     purchases: dict[int, Purchase] = field(default_factory=dict)
     webhooks: set[tuple[str, str]] = field(default_factory=set)  # (provider, event id)
+    held_reversals: dict[tuple[str, str], str] = field(default_factory=dict)  # → reason
     last_ids: dict[str, int] = field(default_factory=dict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock, compare=False, repr=False)
 

@@ -8,6 +8,7 @@ import pytest
 
 from bot.conversation.context import Services
 from core.errors import (
+    ChainError,
     CreatorNotFound,
     InvalidInput,
     NoToken,
@@ -221,7 +222,7 @@ async def test_a_provider_refund_claws_the_tokens_back(
     assert sorted(store.ledger) == [f"clawback:{purchase_id}", f"purchase:{purchase_id}"]
 
 
-async def test_a_refund_before_the_mint_cancels_it(
+async def test_a_refund_before_the_mint_takes_back_what_is_minted(
     services: Services, store: FakeStore, chain: FakeTokenChain, notifier: FakeNotifier
 ) -> None:
     await alice_token(services)
@@ -232,9 +233,50 @@ async def test_a_refund_before_the_mint_cancels_it(
     await services.purchases.payment_reversed(PaymentReversed("card", "evt_r", "pi_1", "refund"))
     await services.saga.advance(purchase_id)
     bob = user_id_of(store, BOB)
-    assert store.purchases[purchase_id].state is State.CANCELLED
+    assert store.purchases[purchase_id].state is State.CLAWED_BACK
     assert held(store, bob) == 0 == on_chain(chain, store, bob)
-    assert notifier.keys(bob) == ["purchase.cancelled"]
+    assert notifier.keys(bob) == ["purchase.clawed_back"]  # never told "they are yours"
+
+
+async def test_a_refund_that_overtakes_its_payment_is_held_for_it(
+    services: Services, store: FakeStore, chain: FakeTokenChain, notifier: FakeNotifier
+) -> None:
+    await alice_token(services)
+    checkout = await services.purchases.start(BOB, "alice", "10", "test")
+    purchase_id = checkout.purchase.id
+    reversal = PaymentReversed("card", "evt_r", "pi_1", "dispute")
+    assert await services.purchases.payment_reversed(reversal) is None  # no payment yet
+    await services.purchases.payment_received(paid(purchase_id, 1500))
+    await services.saga.advance(purchase_id)
+    bob = user_id_of(store, BOB)
+    assert store.purchases[purchase_id].reversal == "dispute"
+    assert store.purchases[purchase_id].state is State.CLAWED_BACK
+    assert held(store, bob) == 0 == on_chain(chain, store, bob)
+    assert notifier.keys(bob) == ["purchase.clawed_back"]
+
+
+async def test_an_unknown_outcome_on_the_last_attempt_is_not_refunded_if_it_landed(
+    services: Services, store: FakeStore, chain: FakeTokenChain, card: FakePaymentGateway
+) -> None:
+    await alice_token(services)
+    chain.fail_next.extend(["mint"] * 9)
+    purchase_id = await bought(services, 10)
+    for _ in range(8):
+        await services.saga.resume()
+    assert store.purchases[purchase_id].attempts == 9
+    # The 10th attempt: sent and mined, but its receipt never came back.
+    real_mint = chain.mint
+
+    async def mined_then_lost(token: str, to: str, amount: int, reference: str) -> str | None:
+        await real_mint(token, to, amount, reference)
+        raise ChainError("no receipt in time (scripted)")
+
+    chain.mint = mined_then_lost  # type: ignore[method-assign]
+    await services.saga.resume()
+    bob = user_id_of(store, BOB)
+    assert store.purchases[purchase_id].state is State.COMPLETED
+    assert card.refunds == {}
+    assert held(store, bob) == 10 == on_chain(chain, store, bob)
 
 
 async def test_a_refund_after_an_unrecorded_mint_still_claws_it_back(

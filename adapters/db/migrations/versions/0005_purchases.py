@@ -1,4 +1,4 @@
-"""The token-purchase saga (``purchases``) and processed provider events (``processed_webhooks``).
+"""The token-purchase saga (``purchases``), processed provider events, early reversals.
 
 Revision ID: 0005
 Revises: 0004
@@ -52,7 +52,16 @@ def upgrade() -> None:
         sa.Column("created_at", sa.BigInteger(), nullable=False),
     )
 
+    op.create_table(
+        "held_reversals",
+        sa.Column("rail", sa.String(16), primary_key=True),
+        sa.Column("payment_ref", sa.String(255), primary_key=True),
+        sa.Column("reason", sa.String(32), nullable=False),
+        sa.Column("created_at", sa.BigInteger(), nullable=False),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("held_reversals")
     op.drop_table("processed_webhooks")
     op.drop_table("purchases")
