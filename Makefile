@@ -63,6 +63,7 @@ $(CHAIN_NODE)/node_modules/.installed: $(CHAIN_NODE)/package.json $(CHAIN_NODE)/
 bench: $(VENV)/.installed
 	$(BIN)/python bench/core_commands.py
 	$(BIN)/python bench/telegram_updates.py
+	$(BIN)/python bench/purchases.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
