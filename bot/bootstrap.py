@@ -91,7 +91,15 @@ def build_services(
         tokens=TokenService(uow, clock, chain, wallets),
         wallets=WalletService(uow, clock, wallets),
         purchases=PurchaseService(uow, clock, gateways, max_tokens=settings.payments.max_tokens),
-        saga=PurchaseSaga(uow, clock, chain, wallets, {g.rail: g for g in gateways}, notifier),
+        saga=PurchaseSaga(
+            uow,
+            clock,
+            chain,
+            wallets,
+            {g.rail: g for g in gateways},
+            notifier,
+            max_attempts=settings.payments.mint_attempts,
+        ),
     )
 
 
@@ -208,7 +216,8 @@ async def open_payments(settings: Settings, stack: AsyncExitStack) -> Payments:
     stack.push_async_callback(card.aclose)
     payments = Payments([card], card=card, webhook_secret=secret, sandbox=sandbox)
     if settings.payments.stars.enabled and settings.telegram.token is not None:
-        payments.stars = StarsPaymentGateway(settings.payments.stars.stars_per_usd)
+        stars = settings.payments.stars
+        payments.stars = StarsPaymentGateway(stars.stars_per_usd, max_stars=stars.max_per_invoice)
         payments.gateways.append(payments.stars)
     return payments
 
@@ -245,13 +254,15 @@ def payment_routes(
     ]
 
 
-# Stripe retries a webhook for three days; its event list keeps thirty.
+# Stripe retries a webhook for three days (its event list keeps thirty): at start-up the bot
+# looks back that far; while it runs, each tick only needs the last hour.
 RECOVERY_WINDOW = timedelta(days=3)
+RECOVERY_TICK_WINDOW = timedelta(hours=1)
 
 
-async def recover_and_advance(services: Services) -> int:
+async def recover_and_advance(services: Services, window: timedelta = RECOVERY_WINDOW) -> int:
     """Process payment events no webhook delivered, then advance their purchases."""
-    due = await services.purchases.recover(RECOVERY_WINDOW)
+    due = await services.purchases.recover(window)
     for purchase_id in due:
         await services.saga.advance(purchase_id)
     return len(due)
@@ -310,7 +321,8 @@ def servers(
     payments = app.settings.payments
     jobs = PurchaseJobs(
         app.services.saga.resume,
-        partial(recover_and_advance, app.services),
+        partial(recover_and_advance, app.services, RECOVERY_TICK_WINDOW),
+        partial(recover_and_advance, app.services, RECOVERY_WINDOW),
         app.services.tokens.reconcile,
         resume_every=payments.resume_every,
         recover_every=payments.recover_every,

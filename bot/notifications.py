@@ -15,6 +15,10 @@ log = logging.getLogger(__name__)
 Push = Callable[[str, Reply], Awaitable[MessageRef | None]]
 
 
+class NoChatFrontend(Exception):
+    """Nothing here can send a message (no chat frontend registered)."""
+
+
 class ChatNotifier:
     """Implements ``core.ports.Notifier``: tries the person's chats, most recent first.
 
@@ -30,6 +34,9 @@ class ChatNotifier:
         self._push[platform] = push
 
     async def notify(self, person_id: int, key: str, params: Mapping[str, object]) -> bool:
+        if not self._push:
+            # `one-bot resume` and other chat-less runs: leave it to the running bot.
+            raise NoChatFrontend("no chat frontend runs in this process")
         async with self._uow() as uow:
             identities = await uow.identities.of_person(person_id)
             await uow.commit()

@@ -134,6 +134,8 @@ class StarsSettings(_Section):
     enabled: bool = True
     # Stars charged per US dollar of the token price (rounded up to whole Stars).
     stars_per_usd: int = Field(default=50, ge=1, le=10_000)
+    # The most Stars one invoice asks for (Telegram's limit); a larger total is not offered.
+    max_per_invoice: int = Field(default=10_000, ge=1, le=1_000_000)
 
 
 class PaymentsSettings(_Section):

@@ -85,6 +85,17 @@ def mint(to: address, amount: uint256, ref: bytes32):
 
 
 @external
+def void(ref: bytes32):
+    """
+    @notice Use a reference up without minting or burning: before the bot refunds a purchase
+            whose mint's outcome it does not know, so that such a mint, still queued, reverts.
+            Reverts itself if the reference was applied (the mint landed: credit, not refund).
+    """
+    assert msg.sender == self.owner, "only the owner may void"
+    self._apply(ref)
+
+
+@external
 def burn(holder: address, amount: uint256, ref: bytes32):
     assert msg.sender == self.owner, "only the owner may burn"
     self._apply(ref)

@@ -84,6 +84,12 @@ class PurchaseNotPayable(DomainError):
     key = "error.purchase_not_payable"
 
 
+class AmountNotPayable(DomainError):
+    """The total is outside what any rail here takes in one payment; params: least, most."""
+
+    key = "error.amount_not_payable"
+
+
 class PaymentUnavailable(DomainError):
     """No payment rail works here (e.g. Telegram Stars outside Telegram)."""
 

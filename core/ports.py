@@ -215,6 +215,11 @@ class TokenChain(Protocol):
         """Whether a mint or burn with ``reference`` is on chain for this token."""
         ...
 
+    async def void(self, token: str, reference: str) -> bool:
+        """Use ``reference`` up without minting: True when this did it (no mint with it can
+        land any more, even one still queued), False when a mint or burn had used it."""
+        ...
+
 
 class Wallets(Protocol):
     """Custodial addresses derived from the bot's mnemonic, and signature checks."""
@@ -327,6 +332,10 @@ class PaymentGateway(Protocol):
         """What a purchase of ``price_cents`` costs on this rail, in the rail's currency."""
         ...
 
+    def price_range(self) -> tuple[int, int]:
+        """The smallest and the largest price (US cents) this rail takes in one payment."""
+        ...
+
     async def request_payment(self, purchase: Purchase, title: str) -> PaymentRequest:
         """How the fan pays ``purchase`` (a checkout URL, or an invoice to show).
 
@@ -356,7 +365,11 @@ class Notifier(Protocol):
     """Tells a person something outside a conversation (a purchase finished, a refund)."""
 
     async def notify(self, person_id: int, key: str, params: Mapping[str, object]) -> bool:
-        """Send the catalogue text ``key``; False when the person cannot be reached."""
+        """Send the catalogue text ``key``; False when no chat can reach the person.
+
+        Raises when the message could not be sent now (a network error, no chat frontend in
+        this process): the caller tries again later.
+        """
         ...
 
 

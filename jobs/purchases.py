@@ -26,6 +26,7 @@ class PurchaseJobs:
 
     resume: Callable[[], Awaitable[int]]
     recover: Callable[[], Awaitable[int]]
+    recover_at_start: Callable[[], Awaitable[int]]
     reconcile: Callable[[], Awaitable[Reconciliation]]
     resume_every: float = 30.0
     recover_every: float = 120.0
@@ -37,13 +38,15 @@ class PurchaseJobs:
         # One run at a time; a tick missed while busy runs late rather than being skipped.
         common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
         scheduler.add_job(self._resume, "interval", seconds=self.resume_every, **common)
-        scheduler.add_job(self._recover, "interval", seconds=self.recover_every, **common)
+        scheduler.add_job(
+            self._recover, "interval", (self.recover,), seconds=self.recover_every, **common
+        )
         scheduler.add_job(checker.check, "interval", seconds=self.reconcile_every, **common)
         scheduler.start()
         try:
             # Whatever a crash left mid-way, and what was paid while the bot was down.
             await self._resume()
-            await self._recover()
+            await self._recover(self.recover_at_start)
             await stop.wait()
         finally:
             scheduler.shutdown(wait=False)
@@ -57,10 +60,9 @@ class PurchaseJobs:
         if count:
             log.info("resumed %d purchases", count)
 
-
-    async def _recover(self) -> None:
+    async def _recover(self, recover: Callable[[], Awaitable[int]]) -> None:
         try:
-            count = await self.recover()
+            count = await recover()
         except Exception:
             log.exception("recovering payment events failed; the next tick tries again")
             return

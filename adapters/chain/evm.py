@@ -56,6 +56,7 @@ Client = AsyncWeb3[AsyncBaseProvider]
 # The limits leave room for costlier forks.
 DEPLOY_GAS = 1_200_000
 MINT_GAS = 150_000
+VOID_GAS = 80_000  # one new storage slot (≈ 45k measured)
 BURN_GAS = 120_000
 GAS_PRICE_TTL = 5.0  # seconds
 # The contract's String[128] name and String[32] symbol, in UTF-8 bytes.
@@ -126,6 +127,11 @@ class EvmTokenChain:
         data = self._artifact.call_data("burn", *args)
         what = f"burn {amount} of {holder} ({reference})"
         return await self._transact_once(what, token, reference, data, BURN_GAS)
+
+    async def void(self, token: str, reference: str) -> bool:
+        data = self._artifact.call_data("void", reference_key(reference))
+        what = f"void {reference}"
+        return await self._transact_once(what, token, reference, data, VOID_GAS) is not None
 
     async def applied(self, token: str, reference: str) -> bool:
         return bool(await self._read(token, "bool", "applied", reference_key(reference)))

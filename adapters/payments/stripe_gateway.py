@@ -108,6 +108,10 @@ class StripePaymentGateway:
     def quote(self, price_cents: int) -> Money:
         return Money(CURRENCY, price_cents)
 
+    def price_range(self) -> tuple[int, int]:
+        # Stripe's smallest US-dollar charge, and the largest amount it accepts.
+        return 50, 99_999_999
+
     async def request_payment(self, purchase: Purchase, title: str) -> PaymentRequest:
         """A checkout page for ``purchase``; the same one when asked again."""
         price = self.quote(purchase.price_cents)

@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 RAIL = "stars"
 CURRENCY = "XTR"
+# The most Stars one invoice may ask for (Telegram refuses larger invoices).
+MAX_STARS = 10_000
 # What the Bot API answers (400) when the charge was refunded before: the refund is done.
 ALREADY_REFUNDED = "charge_already_refunded"
 
@@ -39,10 +41,13 @@ class StarsPaymentGateway:
     services that use this gateway); until then a refund fails with ``PaymentError``.
     """
 
-    def __init__(self, stars_per_usd: int, bot: Bot | None = None) -> None:
+    def __init__(
+        self, stars_per_usd: int, bot: Bot | None = None, *, max_stars: int = MAX_STARS
+    ) -> None:
         if stars_per_usd < 1:
             raise ValueError("stars_per_usd must be at least 1")
         self._stars_per_usd = stars_per_usd
+        self._max_stars = max_stars
         self._bot = bot
 
     def attach(self, bot: Bot) -> None:
@@ -55,6 +60,10 @@ class StarsPaymentGateway:
 
     def available_on(self, platform: str) -> bool:
         return platform == PLATFORM
+
+    def price_range(self) -> tuple[int, int]:
+        # Telegram's most Stars per invoice, in the cents they stand for here.
+        return 1, self._max_stars * 100 // self._stars_per_usd
 
     def quote(self, price_cents: int) -> Money:
         """Whole Stars, rounded up, never less than one."""

@@ -102,9 +102,14 @@ class Router:
             return None
         charge = payment.provider_charge_id or ""
         if payment.stage == "refunded":
-            reversed_id = await purchases.payment_reversed(
-                PaymentReversed(STARS, f"refund:{charge}", charge, "refund")
-            )
+            try:
+                reversed_id = await purchases.payment_reversed(
+                    PaymentReversed(STARS, f"refund:{charge}", charge, "refund")
+                )
+            except Exception:
+                # Telegram will not deliver this again: the charge id is what support needs.
+                log.critical("Stars refund of %s NOT recorded", charge, exc_info=True)
+                return None
             if reversed_id is not None:
                 await self._advance(reversed_id)
             return None

@@ -213,6 +213,10 @@ EN: Mapping[str, str] = {
         "That purchase can't be paid now: it was paid already, it isn't yours, or its price "
         "changed. Start a new one with /buy."
     ),
+    "error.amount_not_payable": (
+        "That total can't be paid in one payment here: buy between {least:,} and {most:,} "
+        "tokens at a time."
+    ),
     "error.payment_unavailable": "Payments are not available here right now. Nothing was charged.",
     "error.insufficient_tokens": "You don't have enough tokens for that ({needed} needed).",
     "invalid.name_required": "Please give a name, e.g. Alice Smith.",

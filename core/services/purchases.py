@@ -18,6 +18,7 @@ from datetime import timedelta
 from typing import Literal
 
 from core.errors import (
+    AmountNotPayable,
     InvalidInput,
     NoToken,
     PaymentError,
@@ -111,6 +112,7 @@ class PurchaseService:
             token = await token_of(uow, creator.id)
             if token is None:
                 raise NoToken(handle=creator.handle)
+            rails = self._payable(rails, token.price_cents, count)
             purchase = await uow.purchases.add(
                 fan_id, token.id, count, token.price_cents * count, self._clock.now()
             )
@@ -136,10 +138,10 @@ class PurchaseService:
             raise PaymentUnavailable()
         return Checkout(purchase, token.symbol, checkout.creator_handle, tuple(requests))
 
-    async def request(self, who: UserRef, purchase_id: int, rail: str) -> Checkout:
+    async def request(self, who: UserRef, purchase_id: int, rail: str, platform: str) -> Checkout:
         """A payment request on ``rail`` for a pending purchase of ``who`` (an invoice button)."""
         gateway = self._gateways.get(rail)
-        if gateway is None:
+        if gateway is None or not gateway.available_on(platform):
             raise PaymentUnavailable()
         async with self._uow() as uow:
             fan_id = await resolve_user(uow, self._clock, who)
@@ -147,10 +149,26 @@ class PurchaseService:
             await uow.commit()
         if checkout is None:
             raise PurchaseNotFound()
-        if checkout.purchase.fan_id != fan_id or checkout.purchase.state != PurchaseState.PENDING:
+        purchase = checkout.purchase
+        if purchase.fan_id != fan_id or purchase.state != PurchaseState.PENDING:
             raise PurchaseNotPayable()
+        self._payable([rail], purchase.price_cents // purchase.amount, purchase.amount)
         request = await gateway.request_payment(checkout.purchase, checkout.title)
         return Checkout(checkout.purchase, checkout.symbol, checkout.creator_handle, (request,))
+
+    def _payable(self, rails: list[str], unit_cents: int, count: int) -> list[str]:
+        """The rails that take ``count`` tokens at ``unit_cents`` in one payment.
+
+        AmountNotPayable (with the fewest and the most tokens one payment can buy) if none.
+        """
+        total = unit_cents * count
+        ranges = {rail: self._gateways[rail].price_range() for rail in rails}
+        payable = [rail for rail, (lo, hi) in ranges.items() if lo <= total <= hi]
+        if not payable:
+            least = min(-(-lo // unit_cents) for lo, _ in ranges.values())
+            most = max(hi // unit_cents for _, hi in ranges.values())
+            raise AmountNotPayable(least=least, most=min(most, self._max_tokens))
+        return payable
 
     async def describe(self, purchase_id: int) -> Checkout | None:
         """A purchase and what it buys (for a checkout page), or None if there is none."""

@@ -76,7 +76,7 @@ class PurchaseSaga:
         self._gateways = gateways
         self._notifier = notifier
         self._max_attempts = max_attempts
-        self._locks: dict[int, asyncio.Lock] = {}
+        self._locks: dict[int, _Users] = {}
         self._tokens: dict[int, TokenRef] = {}
 
     async def advance(self, purchase_id: int, known: Purchase | None = None) -> Purchase | None:
@@ -85,10 +85,13 @@ class PurchaseSaga:
         ``known``: the purchase as its caller just wrote it (saves reading it again; a stale
         copy is harmless, every step re-checks the state it leaves).
         """
-        lock = self._locks.setdefault(purchase_id, asyncio.Lock())
-        fresh = not lock.locked()  # nobody moved it on since the caller wrote ``known``
+        users = self._locks.get(purchase_id)
+        if users is None:
+            users = self._locks[purchase_id] = _Users(asyncio.Lock())
+        fresh = not users.lock.locked()  # nobody moved it on since the caller wrote ``known``
+        users.count += 1
         try:
-            async with lock:
+            async with users.lock:
                 found: tuple[Purchase, TokenRef] | None
                 if known is not None and fresh:
                     found = (known, await self._token(known.token_id))
@@ -108,8 +111,11 @@ class PurchaseSaga:
                     found = (moved, token)
                 raise RuntimeError(f"purchase {purchase_id} did not settle in {_MAX_STEPS} steps")
         finally:
-            if not lock.locked():
-                self._locks.pop(purchase_id, None)
+            # Dropped only when no caller holds or awaits it: a released lock with a waiter
+            # not yet resumed looks unlocked, and a new lock then would let two run at once.
+            users.count -= 1
+            if users.count == 0:
+                del self._locks[purchase_id]
 
     async def resume(self, batch: int = 200, concurrency: int = 8) -> int:
         """Advance every purchase a step is owed to (after a crash, or on a timer).
@@ -152,20 +158,20 @@ class PurchaseSaga:
         holder = self._wallets.custodial_address(p.fan_id)
         try:
             await self._chain.mint(token.address, holder, p.amount, p.reference)
-        except ChainRejected as e:
-            return await self._mint_failed(p, str(e), final=True)
         except ChainError as e:
-            if p.attempts + 1 < self._max_attempts:
+            final = isinstance(e, ChainRejected) or p.attempts + 1 >= self._max_attempts
+            if not final:
                 return await self._mint_failed(p, str(e), final=False)
-            # The last attempt: refund only if the chain confirms this mint never landed
-            # (an outcome unknown, e.g. no receipt in time, may still have been mined).
+            # Refund only a mint that can never land: an earlier attempt may still be queued
+            # on the node (no receipt in time). Voiding the reference settles it either way.
             try:
-                landed = await self._chain.applied(token.address, p.reference)
+                voided = await self._chain.void(token.address, p.reference)
             except ChainError as unknown:
-                await self._count_attempt(p, f"{e}; whether it was minted: {unknown}")
+                await self._count_attempt(p, f"{e}; voiding its reference: {unknown}")
                 return None
-            if not landed:
+            if voided:
                 return await self._mint_failed(p, str(e), final=True)
+            log.info("purchase %d: the mint landed after all (%s); crediting it", p.id, e)
         changes = {"state": State.COMPLETED, "last_error": None}
         async with self._uow() as uow:
             if not await uow.purchases.update(
@@ -271,7 +277,9 @@ class PurchaseSaga:
         return replace(p, state=State.REFUNDED)
 
     async def _tell_fan(self, p: Purchase, token: TokenRef) -> Purchase | None:
-        # Told at least once: a crash after the message and before the mark repeats it.
+        # Told at least once: a crash after the message and before the mark repeats it. A
+        # person no chat can reach is not waited for (they see it in /balance); a failed send
+        # is tried again by the resume job, up to max_attempts.
         params = {
             "amount": p.amount,
             "clawed_back": p.clawback_amount or 0,
@@ -280,8 +288,11 @@ class PurchaseSaga:
         }
         try:
             await self._notifier.notify(p.fan_id, NOTICES[p.state], params)
-        except Exception:
-            log.exception("purchase %d: telling the fan failed", p.id)
+        except Exception as e:
+            log.warning("purchase %d: telling the fan failed: %s", p.id, e, exc_info=True)
+            if p.attempts + 1 < self._max_attempts:
+                await self._count_attempt(p, f"telling the fan: {e}")
+                return None
         async with self._uow() as uow:
             await uow.purchases.update(p.id, {"notified": p.state.value}, self._clock.now())
             await uow.commit()
@@ -331,6 +342,14 @@ class PurchaseSaga:
             kind,
             metadata={"purchase_id": p.id, "amount": p.amount, **extra},
         )
+
+
+@dataclass(slots=True)
+class _Users:
+    """One purchase's lock, and how many callers hold or await it."""
+
+    lock: asyncio.Lock
+    count: int = 0
 
 
 @dataclass(frozen=True, slots=True)

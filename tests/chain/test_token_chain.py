@@ -250,3 +250,14 @@ async def test_reading_a_missing_contract_is_a_chain_error(
 async def test_an_unreachable_node_is_a_chain_error(wallets: HdWallets) -> None:
     with pytest.raises(ChainError, match="does not answer"):
         await open_token_chain(wallets.owner_account(), "http://127.0.0.1:9", request_timeout=2)
+
+
+async def test_a_voided_reference_can_never_mint(chain: EvmTokenChain, wallets: HdWallets) -> None:
+    token = await chain.deploy_token("Alice", "ALICE")
+    fan = wallets.custodial_address(1)
+    assert await chain.void(token, "purchase:5") is True  # nothing minted: refund is safe
+    assert await chain.mint(token, fan, 10, "purchase:5") is None  # a queued mint now reverts
+    assert await chain.balance_of(token, fan) == 0
+    await chain.mint(token, fan, 3, "purchase:6")
+    assert await chain.void(token, "purchase:6") is False  # it landed: credit, don't refund
+    assert await chain.balance_of(token, fan) == 3

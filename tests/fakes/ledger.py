@@ -101,6 +101,13 @@ class FakeTokenChain:
         self.balances[token, holder] -= amount
         return _address("burn", token, holder, amount, reference)
 
+    async def void(self, token: str, reference: str) -> bool:
+        self._maybe_fail("void")
+        if (token, reference) in self.applied_references:
+            return False
+        self.applied_references.add((token, reference))
+        return True
+
     async def balance_of(self, token: str, holder: str) -> int:
         self._maybe_fail("balance")
         return self.balances.get((token, holder), 0)

@@ -29,11 +29,16 @@ class FakePaymentGateway:
     refund_calls: int = 0
     fail_refunds: int = 0  # the next N refunds raise PaymentError
     fail_requests: int = 0
+    smallest_cents: int = 1
+    largest_cents: int = 10**12
     # What the provider would list as recent events (webhooks that may never have arrived).
     events: list[PaymentReceived | PaymentReversed] = field(default_factory=list)
 
     def available_on(self, platform: str) -> bool:
         return self.platforms is None or platform in self.platforms
+
+    def price_range(self) -> tuple[int, int]:
+        return self.smallest_cents, self.largest_cents
 
     def quote(self, price_cents: int) -> Money:
         if self.stars_per_usd:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
 
 from bot.conversation.context import Services
 from core.errors import (
+    AmountNotPayable,
     ChainError,
     CreatorNotFound,
     InvalidInput,
@@ -338,3 +340,46 @@ async def test_webhooks_that_never_arrived_are_recovered_from_the_provider(
     assert store.purchases[first.id].state is State.CLAWED_BACK
     assert store.purchases[second.id].state is State.COMPLETED
     assert held(store, bob) == 6 == on_chain(chain, store, bob)
+
+
+async def test_one_purchase_is_advanced_by_one_caller_at_a_time(
+    services: Services, store: FakeStore, chain: FakeTokenChain, notifier: FakeNotifier
+) -> None:
+    await alice_token(services)
+    checkout = await services.purchases.start(BOB, "alice", "10", "test")
+    purchase_id = checkout.purchase.id
+    await services.purchases.payment_received(paid(purchase_id, 1500))
+    inside, most = 0, 0
+    real_mint = chain.mint
+
+    async def watched(token: str, to: str, amount: int, reference: str) -> str | None:
+        nonlocal inside, most
+        inside += 1
+        most = max(most, inside)
+        await asyncio.sleep(0.01)
+        inside -= 1
+        return await real_mint(token, to, amount, reference)
+
+    chain.mint = watched  # type: ignore[method-assign]
+    await asyncio.gather(*(services.saga.advance(purchase_id) for _ in range(5)))
+    assert most == 1
+    assert notifier.keys(user_id_of(store, BOB)) == ["purchase.completed"]
+
+
+async def test_totals_a_rail_cannot_take_are_not_offered_on_it(
+    services: Services, store: FakeStore, card: FakePaymentGateway, stars: FakePaymentGateway
+) -> None:
+    await alice_token(services)  # $1.50 a token
+    stars.largest_cents = 20_000  # e.g. 10,000 Stars at 50 per dollar
+    card.smallest_cents = 50
+    big = await services.purchases.start(BOB, "alice", "200", "telegram")  # $300
+    assert [r.rail for r in big.requests] == ["card"]
+    with pytest.raises(AmountNotPayable):  # its Stars button, pressed anyway
+        await services.purchases.request(BOB, big.purchase.id, "stars", "telegram")
+    card.largest_cents = 1_000
+    with pytest.raises(AmountNotPayable) as refused:
+        await services.purchases.start(BOB, "alice", "700", "telegram")  # $1,050
+    assert refused.value.params == {"least": 1, "most": 133}
+    assert [p.amount for p in store.purchases.values()] == [200]
+    with pytest.raises(PaymentUnavailable):  # Stars only exist on Telegram
+        await services.purchases.request(BOB, big.purchase.id, "stars", "test")

@@ -22,7 +22,9 @@ async def pay(ctx: Context) -> Reply:
     parts = ctx.require_args().split()
     if len(parts) != 2 or not parts[0].isascii() or not parts[0].isdigit() or len(parts[0]) > 18:
         raise UsageError()
-    checkout = await ctx.services.purchases.request(ctx.who, int(parts[0]), parts[1].lower())
+    checkout = await ctx.services.purchases.request(
+        ctx.who, int(parts[0]), parts[1].lower(), ctx.incoming.platform
+    )
     request = checkout.requests[0]
     if request.url is not None:
         return offer(checkout)
