@@ -74,9 +74,7 @@ async def shop(tmp_path: Path) -> AsyncIterator[Shop]:
         app = await bootstrap.build(settings, stack)
         inbox = Inbox()
         app.notifier.register("test", inbox.push)
-        web = asyncio.create_task(
-            serve(web_app(app.routes), "127.0.0.1", settings.web.port, stop)
-        )
+        web = asyncio.create_task(serve(web_app(app.routes), "127.0.0.1", settings.web.port, stop))
         http = await stack.enter_async_context(httpx.AsyncClient(timeout=10))
         base = f"http://127.0.0.1:{settings.web.port}"
         async with asyncio.timeout(10):
