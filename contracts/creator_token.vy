@@ -42,6 +42,7 @@ allowance: public(HashMap[address, HashMap[address, uint256]])
 owner: public(address)
 # The references of the mints and burns done so far (one set for both).
 applied: public(HashMap[bytes32, bool])
+voided: public(HashMap[bytes32, bool])
 
 
 @deploy
@@ -89,10 +90,13 @@ def void(ref: bytes32):
     """
     @notice Use a reference up without minting or burning: before the bot refunds a purchase
             whose mint's outcome it does not know, so that such a mint, still queued, reverts.
-            Reverts itself if the reference was applied (the mint landed: credit, not refund).
+            Reverts itself if the reference was applied (the mint landed: credit, not refund);
+            voiding twice is fine. Kept apart from `applied`, so a voided reference never
+            reads as minted.
     """
     assert msg.sender == self.owner, "only the owner may void"
-    self._apply(ref)
+    assert not self.applied[ref], "reference already applied"
+    self.voided[ref] = True
 
 
 @external
@@ -118,5 +122,6 @@ def _transfer(sender: address, receiver: address, amount: uint256):
 
 @internal
 def _apply(ref: bytes32):
+    assert not self.voided[ref], "reference voided"
     assert not self.applied[ref], "reference already applied"
     self.applied[ref] = True

@@ -261,7 +261,29 @@ class PurchaseService:
             last_error=None if matches else MISMATCH,
             reversal=held,
         )
+        if held is None:
+            # A reversal committed while this ran (PostgreSQL runs both at once) held itself
+            # for this payment after we looked: look again, now that ours is committed.
+            late = await self._apply_held(event.rail, event.payment_ref, purchase.id)
+            recorded = replace(recorded, reversal=late or None)
         return PaymentOutcome("recorded", purchase.id, recorded)
+
+    async def _reverse_late(self, event: PaymentReversed) -> int | None:
+        async with self._uow() as uow:
+            purchase = await uow.purchases.by_payment(event.rail, event.payment_ref)
+            if purchase is None or purchase.reversal is not None or purchase.state in _GIVEN_BACK:
+                return None
+            await uow.purchases.update(purchase.id, {"reversal": event.reason}, self._clock.now())
+            await uow.commit()
+        return purchase.id
+
+    async def _apply_held(self, rail: str, payment_ref: str, purchase_id: int) -> str | None:
+        async with self._uow() as uow:
+            late = await uow.webhooks.held_reversal(rail, payment_ref)
+            if late is not None:
+                await uow.purchases.update(purchase_id, {"reversal": late}, self._clock.now())
+                await uow.commit()
+        return late
 
     async def payment_reversed(self, event: PaymentReversed) -> int | None:
         """Record a provider refund or dispute; the purchase to advance (claw back), if any."""
@@ -276,13 +298,8 @@ class PurchaseService:
                 await uow.webhooks.hold_reversal(
                     event.rail, event.payment_ref, event.reason, self._clock.now()
                 )
-                await uow.commit()
-                return None
-            if purchase.state in _GIVEN_BACK:
-                # Our own refund (a failed mint, a wrong amount), reported back to us.
-                await uow.commit()
-                return None
-            if purchase.reversal is None:
+            elif purchase.state not in _GIVEN_BACK and purchase.reversal is None:
+                # (Given back already: our own refund, reported back to us.)
                 await uow.purchases.update(
                     purchase.id, {"reversal": event.reason}, self._clock.now()
                 )
@@ -294,7 +311,10 @@ class PurchaseService:
                     metadata={"purchase_id": purchase.id, "reason": event.reason},
                 )
             await uow.commit()
-        return purchase.id
+        if purchase is None:
+            # Its payment may have committed meanwhile, having looked for this too early.
+            return await self._reverse_late(event)
+        return None if purchase.state in _GIVEN_BACK else purchase.id
 
     async def recover(self, window: timedelta) -> list[int]:
         """Process what providers reported in the last ``window`` that never reached us.

@@ -104,7 +104,12 @@ class PurchaseSaga:
                     step = self._next_step(purchase)
                     if step is None:
                         return purchase
-                    moved = await step(purchase, token)
+                    try:
+                        moved = await step(purchase, token)
+                    except _MovedOn:
+                        # Raised inside the step's unit of work, so it is closed (rolled
+                        # back) before the purchase is read again.
+                        moved = await self._reload(purchase)
                     if moved is None:  # waiting for an outage to pass
                         return purchase
                     # A step returns the purchase as it left it, or as another worker did.
@@ -177,7 +182,7 @@ class PurchaseSaga:
             if not await uow.purchases.update(
                 p.id, changes, self._clock.now(), expected=State.PAID
             ):
-                return await self._reload(p)
+                raise _MovedOn
             await move_tokens(
                 uow,
                 self._clock,
@@ -201,7 +206,7 @@ class PurchaseSaga:
             if not await uow.purchases.update(
                 p.id, changes, self._clock.now(), expected=State.PAID
             ):
-                return await self._reload(p)
+                raise _MovedOn
             if final:
                 await self._event(uow, p, EventType.PURCHASE_MINT_FAILED, error=error[:200])
             await uow.commit()
@@ -218,7 +223,7 @@ class PurchaseSaga:
             if not await uow.purchases.update(
                 p.id, changes, self._clock.now(), expected=State.COMPLETED
             ):
-                return await self._reload(p)
+                raise _MovedOn
             await uow.commit()
         return replace(p, state=State.CLAWING_BACK, clawback_amount=amount)
 
@@ -239,7 +244,7 @@ class PurchaseSaga:
             if not await uow.purchases.update(
                 p.id, changes, self._clock.now(), expected=State.CLAWING_BACK
             ):
-                return await self._reload(p)
+                raise _MovedOn
             if amount:
                 await move_tokens(
                     uow,
@@ -271,7 +276,7 @@ class PurchaseSaga:
             if not await uow.purchases.update(
                 p.id, changes, self._clock.now(), expected=State.REFUNDING
             ):
-                return await self._reload(p)
+                raise _MovedOn
             await self._event(uow, p, EventType.PURCHASE_REFUNDED, refund=refund)
             await uow.commit()
         return replace(p, state=State.REFUNDED)
@@ -342,6 +347,10 @@ class PurchaseSaga:
             kind,
             metadata={"purchase_id": p.id, "amount": p.amount, **extra},
         )
+
+
+class _MovedOn(Exception):
+    """Another worker took this step first: the conditional update changed nothing."""
 
 
 @dataclass(slots=True)

@@ -256,8 +256,22 @@ async def test_a_voided_reference_can_never_mint(chain: EvmTokenChain, wallets: 
     token = await chain.deploy_token("Alice", "ALICE")
     fan = wallets.custodial_address(1)
     assert await chain.void(token, "purchase:5") is True  # nothing minted: refund is safe
-    assert await chain.mint(token, fan, 10, "purchase:5") is None  # a queued mint now reverts
+    with pytest.raises(ChainRejected, match="reference voided"):  # a queued mint now reverts
+        await chain.mint(token, fan, 10, "purchase:5")
     assert await chain.balance_of(token, fan) == 0
     await chain.mint(token, fan, 3, "purchase:6")
     assert await chain.void(token, "purchase:6") is False  # it landed: credit, don't refund
     assert await chain.balance_of(token, fan) == 3
+
+
+async def test_a_voided_reference_never_reads_as_minted(
+    chain: EvmTokenChain, wallets: HdWallets
+) -> None:
+    token = await chain.deploy_token("Alice", "ALICE")
+    fan = wallets.custodial_address(1)
+    assert await chain.void(token, "purchase:7") is True
+    assert await chain.void(token, "purchase:7") is True  # a crash, then the saga again
+    assert not await chain.applied(token, "purchase:7")
+    with pytest.raises(ChainRejected, match="reference voided"):
+        await chain.mint(token, fan, 10, "purchase:7")  # the queued or resumed mint
+    assert await chain.total_supply(token) == 0

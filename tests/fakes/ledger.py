@@ -66,6 +66,7 @@ class FakeTokenChain:
     balances: dict[tuple[str, str], int] = field(default_factory=dict)
     deployed: dict[str, tuple[str, str]] = field(default_factory=dict)
     applied_references: set[tuple[str, str]] = field(default_factory=set)
+    voided_references: set[tuple[str, str]] = field(default_factory=set)
     fail_next: list[str] = field(default_factory=list)
     reject_next: list[str] = field(default_factory=list)
 
@@ -87,6 +88,8 @@ class FakeTokenChain:
         self._maybe_fail("mint")
         if (token, reference) in self.applied_references:
             return None
+        if (token, reference) in self.voided_references:
+            raise ChainRejected("reference voided")
         self.applied_references.add((token, reference))
         self.balances[token, to] = self.balances.get((token, to), 0) + amount
         return _address("tx", token, to, amount, reference)
@@ -95,6 +98,8 @@ class FakeTokenChain:
         self._maybe_fail("burn")
         if (token, reference) in self.applied_references:
             return None
+        if (token, reference) in self.voided_references:
+            raise ChainRejected("reference voided")
         if self.balances.get((token, holder), 0) < amount:
             raise ChainRejected("burn exceeds balance")
         self.applied_references.add((token, reference))
@@ -105,7 +110,7 @@ class FakeTokenChain:
         self._maybe_fail("void")
         if (token, reference) in self.applied_references:
             return False
-        self.applied_references.add((token, reference))
+        self.voided_references.add((token, reference))
         return True
 
     async def balance_of(self, token: str, holder: str) -> int:

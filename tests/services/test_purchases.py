@@ -383,3 +383,21 @@ async def test_totals_a_rail_cannot_take_are_not_offered_on_it(
     assert [p.amount for p in store.purchases.values()] == [200]
     with pytest.raises(PaymentUnavailable):  # Stars only exist on Telegram
         await services.purchases.request(BOB, big.purchase.id, "stars", "test")
+
+
+async def test_a_crash_after_voiding_still_refunds_and_never_credits(
+    services: Services, store: FakeStore, chain: FakeTokenChain, card: FakePaymentGateway
+) -> None:
+    await alice_token(services)
+    checkout = await services.purchases.start(BOB, "alice", "3", "test")
+    purchase = checkout.purchase
+    await services.purchases.payment_received(paid(purchase.id, 450))
+    # The last run voided the reference (its mint failed for good), then died before storing
+    # REFUNDING: the purchase is still PAID.
+    [token] = [e for e in store.entities.values() if e.type == "token"]
+    assert await chain.void(token.properties["address"], f"purchase:{purchase.id}")
+    await services.saga.advance(purchase.id)
+    bob = user_id_of(store, BOB)
+    assert store.purchases[purchase.id].state is State.REFUNDED
+    assert card.refunds == {"pi_1": "re_1"}
+    assert held(store, bob) == 0 == on_chain(chain, store, bob)
