@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -19,15 +18,10 @@ from bot import bootstrap
 from bot.conversation import MessageRef, Reply
 from bot.settings import load_settings
 from core.purchases import PurchaseState
+from tests.e2e.harness import free_port
 from tests.support import Chat
 
 MNEMONIC = "test test test test test test test test test test test junk"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

@@ -36,6 +36,13 @@ def paid(purchase_id: int, cents: int, event: str = "evt_1", ref: str = "pi_1") 
     return PaymentReceived("card", event, purchase_id, ref, Money("usd", cents))
 
 
+async def paid_purchase(services: Services, amount: int) -> int:
+    """Bob's purchase of ``amount`` ALICE ($1.50 each), paid by card, not yet advanced."""
+    checkout = await services.purchases.start(BOB, "alice", str(amount), "test")
+    await services.purchases.payment_received(paid(checkout.purchase.id, 150 * amount))
+    return checkout.purchase.id
+
+
 async def bought(services: Services, amount: int = 100, event: str = "evt_1") -> int:
     """Bob buys ``amount`` ALICE by card and the saga runs; the purchase id."""
     checkout = await services.purchases.start(BOB, "alice", str(amount), "test")
@@ -228,9 +235,7 @@ async def test_a_refund_before_the_mint_takes_back_what_is_minted(
     services: Services, store: FakeStore, chain: FakeTokenChain, notifier: FakeNotifier
 ) -> None:
     await alice_token(services)
-    checkout = await services.purchases.start(BOB, "alice", "10", "test")
-    purchase_id = checkout.purchase.id
-    await services.purchases.payment_received(paid(purchase_id, 1500))
+    purchase_id = await paid_purchase(services, 10)
     # Out of order: the refund's webhook is handled before the saga ran.
     await services.purchases.payment_reversed(PaymentReversed("card", "evt_r", "pi_1", "refund"))
     await services.saga.advance(purchase_id)
@@ -346,9 +351,7 @@ async def test_one_purchase_is_advanced_by_one_caller_at_a_time(
     services: Services, store: FakeStore, chain: FakeTokenChain, notifier: FakeNotifier
 ) -> None:
     await alice_token(services)
-    checkout = await services.purchases.start(BOB, "alice", "10", "test")
-    purchase_id = checkout.purchase.id
-    await services.purchases.payment_received(paid(purchase_id, 1500))
+    purchase_id = await paid_purchase(services, 10)
     inside, most = 0, 0
     real_mint = chain.mint
 
