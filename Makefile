@@ -64,6 +64,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/core_commands.py
 	$(BIN)/python bench/telegram_updates.py
 	$(BIN)/python bench/purchases.py
+	$(BIN)/python bench/knowledge.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

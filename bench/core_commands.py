@@ -33,7 +33,7 @@ from sqlalchemy import Connection, Table, bindparam, delete, event, func, insert
 from adapters.db.engine import Database
 from adapters.db.schema import connections, counters, entities, events, identities
 from bot.bootstrap import build
-from bot.conversation import Incoming, MessageRef, Reply, Router
+from bot.conversation import Attachment, Incoming, MessageRef, Reply, Router
 from bot.conversation.texts import t
 from bot.settings import load_settings
 
@@ -69,6 +69,11 @@ class KeepingResponder:
 
     async def answer_payment(self, ok: bool, error: str | None = None) -> None:
         raise AssertionError("unexpected payment")
+
+    stream_every = 0.0
+
+    async def download(self, attachment: Attachment) -> bytes:
+        raise AssertionError("unexpected download")
 
 
 Job = tuple[Incoming, str, str]  # a command; its success reply starts with …, contains …

@@ -40,7 +40,7 @@ import httpx
 
 from adapters.web.server import serve, web_app
 from bot.bootstrap import App, build
-from bot.conversation import Incoming, MessageRef, Reply
+from bot.conversation import Attachment, Incoming, MessageRef, Reply
 from bot.settings import load_settings
 
 FANS, PLATFORM, TARGET = 50, "bench", 0.8
@@ -110,6 +110,11 @@ class Keep:
 
     async def answer_payment(self, ok: bool, error: str | None = None) -> None:
         pass
+
+    stream_every = 0.0
+
+    async def download(self, attachment: Attachment) -> bytes:
+        raise AssertionError("unexpected download")
 
     async def push(self, chat_id: str, reply: Reply) -> MessageRef:
         if "are yours" in reply.text:

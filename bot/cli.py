@@ -118,7 +118,11 @@ async def _resume(settings: Settings) -> int:
         app = await bootstrap.build(settings, stack)
         recovered = await bootstrap.recover_and_advance(app.services)
         resumed = await app.services.saga.resume()
-    print(f"{recovered} payments recovered, {resumed} purchases resumed")
+        settled = await app.services.settlement.settle()
+    print(
+        f"{recovered} payments recovered, {resumed} purchases resumed, "
+        f"{settled.settled} settlements carried onto the chain ({settled.failed} left open)"
+    )
     return 0
 
 

@@ -150,6 +150,9 @@ class PaymentsSettings(_Section):
     reconcile_every: float = Field(default=600.0, gt=0, le=86_400)
     # Failed mint attempts (one per resume) before a purchase is refunded.
     mint_attempts: int = Field(default=10, ge=1, le=1000)
+    # Seconds between settlements: ledger movements made without a chain transaction (clone
+    # chat costs and rewards) minted or burned on chain, netted per holder and token.
+    settle_every: float = Field(default=10.0, gt=0, le=86_400)
     stripe: StripeSettings = StripeSettings()
     stars: StarsSettings = StarsSettings()
 
@@ -159,6 +162,57 @@ class PaymentsSettings(_Section):
         if value is not None and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
             raise ValueError("must be an http:// or https:// address")
         return value.rstrip("/") if value else value
+
+
+class LlmSettings(_Section):
+    # Any OpenAI-compatible server (OpenAI, Ollama, vLLM …); without a model the clones answer
+    # offline, by quoting the creator's knowledge.
+    base_url: str | None = None
+    api_key: SecretStr | None = None
+    model: str | None = None
+    # Enables hybrid (words + meaning) knowledge search; needs base_url.
+    embedding_model: str | None = None
+    # Seconds to wait for the model (to connect, and between two pieces of an answer).
+    timeout: float = Field(default=30.0, gt=0, le=60)
+    max_retries: int = Field(default=2, ge=0, le=5)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+            raise ValueError("must be an http:// or https:// address")
+        return value
+
+    @model_validator(mode="after")
+    def _model_needs_server(self) -> LlmSettings:
+        if (self.model or self.embedding_model) and not self.base_url:
+            raise ValueError("llm.base_url is required with llm.model or llm.embedding_model")
+        return self
+
+
+class KnowledgeSettings(_Section):
+    # Where the LanceDB tables of creators' knowledge are kept; empty: a "knowledge" folder
+    # beside the SQLite file (data/knowledge with PostgreSQL).
+    path: Path | None = None
+    max_file_mb: int = Field(default=10, ge=1, le=20)  # Telegram bots can fetch 20 MB at most
+    chunk_characters: int = Field(default=800, ge=200, le=8000)
+    overlap_characters: int = Field(default=120, ge=0, le=2000)
+    top_k: int = Field(default=5, ge=1, le=20)
+
+    @model_validator(mode="after")
+    def _overlap_smaller(self) -> KnowledgeSettings:
+        if self.overlap_characters >= self.chunk_characters:
+            raise ValueError("knowledge.overlap_characters must be below chunk_characters")
+        return self
+
+
+class ClonesSettings(_Section):
+    # Messages one fan may send to clones per window (seconds); more get a "slow down".
+    rate_limit: int = Field(default=10, ge=1, le=1000)
+    rate_window: float = Field(default=60.0, gt=0, le=86_400)
+    # The most tokens one fan can earn from one clone per UTC day.
+    daily_reward_cap: int = Field(default=100, ge=0, le=1_000_000)
+    history_turns: int = Field(default=10, ge=0, le=50)
 
 
 class WebSettings(_Section):
@@ -186,6 +240,9 @@ class Settings(_Section):
     discord: DiscordSettings = DiscordSettings()
     chain: ChainSettings = ChainSettings()
     payments: PaymentsSettings = PaymentsSettings()
+    llm: LlmSettings = LlmSettings()
+    knowledge: KnowledgeSettings = KnowledgeSettings()
+    clones: ClonesSettings = ClonesSettings()
     web: WebSettings = WebSettings()
     console: ConsoleSettings = ConsoleSettings()
     logging: LoggingSettings = LoggingSettings()
@@ -200,6 +257,7 @@ SECRET_KEYS = frozenset(
         "chain.mnemonic",
         "payments.stripe.api_key",
         "payments.stripe.webhook_secret",
+        "llm.api_key",
     }
 )
 
@@ -287,6 +345,16 @@ def webhook_secret(telegram: TelegramSettings) -> str:
     assert telegram.token is not None
     key = telegram.token.get_secret_value().encode()
     return hmac.new(key, b"one-bot telegram webhook", hashlib.sha256).hexdigest()
+
+
+def knowledge_path(settings: Settings) -> Path:
+    """Where creators' knowledge is kept: ``knowledge.path``, or beside the SQLite file."""
+    if settings.knowledge.path is not None:
+        return settings.knowledge.path.expanduser()
+    url = settings.database.url
+    if url.startswith("sqlite"):
+        return Path(url.split(":///", 1)[1]).expanduser().parent / "knowledge"
+    return Path("data/knowledge")
 
 
 def public_url(settings: Settings) -> str:

@@ -116,6 +116,58 @@ class InsufficientTokens(DomainError):
     key = "error.insufficient_tokens"
 
 
+class CloneLocked(DomainError):
+    """The fan holds too few of the creator's token; params: handle, symbol, needed, held."""
+
+    key = "error.clone_locked"
+
+
+class CloneUnavailable(DomainError):
+    """The clone is for token holders but its creator has no token yet; params: handle."""
+
+    key = "error.clone_unavailable"
+
+
+class TooManyMessages(DomainError):
+    """The fan sent clones more messages than the rate limit; params: limit, seconds, wait."""
+
+    key = "error.too_many_messages"
+
+
+class AnswerInterrupted(DomainError):
+    """The model stopped mid-answer; nothing was recorded or charged."""
+
+    key = "error.answer_interrupted"
+
+
+class NotChatting(DomainError):
+    key = "error.not_chatting"
+
+
+class KnowledgeNotFound(DomainError):
+    """No knowledge item with this id among the creator's; params: document_id."""
+
+    key = "error.knowledge_not_found"
+
+
+class DocumentRefused(DomainError):
+    """A file that cannot become knowledge; params: name and, by subclass, the limit."""
+
+    key = "error.document_refused"
+
+
+class DocumentTooLarge(DocumentRefused):
+    key = "error.document_too_large"
+
+
+class DocumentUnsupported(DocumentRefused):
+    key = "error.document_unsupported"
+
+
+class DocumentUnreadable(DocumentRefused):
+    key = "error.document_unreadable"
+
+
 class Reason(StrEnum):
     """Why an input was refused; each has its own sentence in the catalogue."""
 
@@ -134,6 +186,9 @@ class Reason(StrEnum):
     PRICE_INVALID = "price_invalid"
     ADDRESS_INVALID = "address_invalid"
     AMOUNT_INVALID = "amount_invalid"
+    NUMBER_INVALID = "number_invalid"
+    TEMPERATURE_INVALID = "temperature_invalid"
+    TEXT_REQUIRED = "text_required"
 
 
 class InvalidInput(DomainError):

@@ -27,6 +27,7 @@ class Relation(StrEnum):
     AUTHORED = "authored"
     HOLDS_TOKENS = "holds_tokens"
     ISSUED = "issued"
+    CHATTING_WITH = "chatting_with"
 
 
 class Status(StrEnum):
@@ -39,6 +40,10 @@ class Counter(StrEnum):
 
     FOLLOWERS = "followers"
     CONTENT = "content"
+    # An AI clone's: answers given, tokens charged for and rewarded by them.
+    TURNS = "turns"
+    CHARGED = "charged"
+    REWARDED = "rewarded"
 
 
 class ActorType(StrEnum):
@@ -64,6 +69,10 @@ class EventType(StrEnum):
     PURCHASE_REVERSED = "purchase_reversed"
     PURCHASE_CLAWED_BACK = "purchase_clawed_back"
     PAYMENT_RETURNED = "payment_returned"
+    CLONE_INTERACTION = "clone_interaction"
+    CLONE_UPDATED = "clone_updated"
+    KNOWLEDGE_ADDED = "knowledge_added"
+    KNOWLEDGE_REMOVED = "knowledge_removed"
 
 
 @dataclass(frozen=True, slots=True)

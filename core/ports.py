@@ -12,6 +12,16 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from core.ai_ports import (
+    ChatMessage,
+    DocumentReader,
+    Embedder,
+    KnowledgeStore,
+    LanguageModel,
+    ModelError,
+    UnreadableDocument,
+)
+from core.ledger_ports import LedgerRepository, TokenChain, Wallets
 from core.model import Entity, EntityType, Event, Identity, Relation, Status
 from core.payment_ports import (
     Notifier,
@@ -180,84 +190,16 @@ class EventRepository(Protocol):
         """The newest events of this entity, newest first."""
         ...
 
-
-class TokenChain(Protocol):
-    """The EVM chain creator tokens live on: one ERC-20 per creator, minted by the bot.
-
-    Amounts are token base units (creator tokens have 0 decimals: one unit is one token).
-    Every write waits for its receipt. A write that the chain refused for good (a revert)
-    raises ``ChainRejected``; one whose outcome is unknown or that may succeed on a retry
-    (the node unreachable, no receipt in time) raises ``ChainError``.
-
-    Mints and burns carry a ``reference`` (``purchase:17``) that the token contract records:
-    a second write with the same reference changes nothing and returns None, so a saga that
-    resumes after a crash can always repeat its last step.
-    """
-
-    async def deploy_token(self, name: str, symbol: str) -> str:
-        """Deploy a creator token owned by the bot; return its contract address."""
-        ...
-
-    async def mint(self, token: str, to: str, amount: int, reference: str) -> str | None:
-        """Mint ``amount`` to ``to``; the transaction hash, or None if ``reference`` was used."""
-        ...
-
-    async def burn(self, token: str, holder: str, amount: int, reference: str) -> str | None:
-        """Burn ``amount`` held by ``holder``; the hash, or None if ``reference`` was used."""
-        ...
-
-    async def balance_of(self, token: str, holder: str) -> int:
-        """The on-chain balance of ``holder``."""
-        ...
-
-    async def applied(self, token: str, reference: str) -> bool:
-        """Whether a mint or burn with ``reference`` is on chain for this token."""
-        ...
-
-    async def void(self, token: str, reference: str) -> bool:
-        """Use ``reference`` up without minting: True when this did it (no mint with it can
-        land any more, even one still queued), False when a mint or burn had used it."""
-        ...
-
-
-class Wallets(Protocol):
-    """Custodial addresses derived from the bot's mnemonic, and signature checks."""
-
-    def custodial_address(self, user_id: int) -> str:
-        """The address the bot keeps for this person (BIP-44, account index = user id)."""
-        ...
-
-    def signer_of(self, message: str, signature: str) -> str | None:
-        """The address that signed ``message`` (EIP-191 personal_sign), or None if invalid."""
-        ...
-
-
-class LedgerRepository(Protocol):
-    """The append-only ledger of token movements, and the balances it adds up to."""
-
-    async def append(
+    async def of_actor(
         self,
-        token_id: int,
-        holder_id: int,
-        amount: int,
-        kind: str,
-        reference: str,
-        metadata: Mapping[str, Any],
-        now: datetime,
-    ) -> bool:
-        """Record a movement (+credit / -debit); False if ``reference`` was recorded before."""
-        ...
-
-    async def adjust(self, holder_id: int, token_id: int, delta: int) -> int | None:
-        """Change a balance by ``delta``; the new balance, or None (and no change) below 0."""
-        ...
-
-    async def holdings(self, holder_id: int) -> dict[int, int]:
-        """This person's non-zero balances, by token id."""
-        ...
-
-    async def all_holdings(self) -> list[tuple[int, int, int]]:
-        """Every non-zero ``(holder_id, token_id, amount)``, for rebuilding a chain."""
+        entity_id: int,
+        type: str,
+        actor_id: int,
+        limit: int,
+        since: datetime | None = None,
+    ) -> list[Event]:
+        """One actor's newest events of one type on this entity (at or after ``since``),
+        newest first."""
         ...
 
 
@@ -303,19 +245,26 @@ class UnitOfWork(Protocol):
 UnitOfWorkFactory = Callable[[], UnitOfWork]
 
 __all__ = [
+    "ChatMessage",
     "Clock",
     "ConnectionRepository",
     "CounterRepository",
+    "DocumentReader",
+    "Embedder",
     "EntityRepository",
     "EventRepository",
     "IdentityRepository",
+    "KnowledgeStore",
+    "LanguageModel",
     "LedgerRepository",
+    "ModelError",
     "Notifier",
     "PaymentGateway",
     "PurchaseRepository",
     "TokenChain",
     "UnitOfWork",
     "UnitOfWorkFactory",
+    "UnreadableDocument",
     "Wallets",
     "WebhookRepository",
 ]

@@ -75,7 +75,9 @@ class DriftReporter:
 
     def __init__(self, reconcile: Callable[[], Awaitable[Reconciliation]]) -> None:
         self._reconcile = reconcile
-        self._seen: set[Drift] = set()
+        # A drift is the same one while the gap between chain and expected stays: the ledger
+        # and the waiting amounts move with every clone chat, the gap does not.
+        self._seen: set[tuple[int, str, int]] = set()
 
     async def check(self) -> list[Drift]:
         """Reconcile once; the drifts also found last time (logged as errors)."""
@@ -84,15 +86,20 @@ class DriftReporter:
         except Exception:
             log.exception("reconciling ledger and chain failed")
             return []
-        lasting = [drift for drift in report.drifts if drift in self._seen]
+        lasting = [drift for drift in report.drifts if _gap(drift) in self._seen]
         for drift in lasting:
             log.error(
-                "DRIFT user %d $%s: ledger %d, chain %d",
+                "DRIFT user %d $%s: ledger %d (%d not settled yet), chain %d",
                 drift.holder_id,
                 drift.symbol,
                 drift.ledger,
+                drift.unsettled,
                 drift.chain,
             )
-        self._seen = set(report.drifts)
+        self._seen = {_gap(drift) for drift in report.drifts}
         log.info("reconciled %d balances, %d drifting", report.checked, len(lasting))
         return lasting
+
+
+def _gap(drift: Drift) -> tuple[int, str, int]:
+    return (drift.holder_id, drift.symbol, drift.chain - drift.expected)

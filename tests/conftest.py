@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from bot import bootstrap
 from bot.settings import Settings, load_settings
 from tests.fakes import FakeTokenChain, FakeWallets
+from tests.fakes.ai import FakeKnowledgeStore
 from tests.fakes.payments import FakeNotifier, FakePaymentGateway
 from tests.snapshots import snapshot  # noqa: F401 — a fixture for every test module
 from tests.support import Chat
@@ -89,6 +90,7 @@ async def build_app(stack: AsyncExitStack, settings: Settings) -> bootstrap.App:
             FakePaymentGateway("stars", platforms=frozenset({"telegram"}), stars_per_usd=50),
         ],
         notifier=FakeNotifier(),
+        knowledge_store=FakeKnowledgeStore(),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
-from bot.conversation import Incoming, MessageRef, Reply, Router
+from bot.conversation import Attachment, Incoming, MessageRef, Reply, Router
 
 
 @dataclass
@@ -17,6 +17,8 @@ class RecordingResponder:
     sent: list[Reply] = field(default_factory=list)
     edits: list[tuple[MessageRef, Reply]] = field(default_factory=list)
     payment_answers: list[tuple[bool, str | None]] = field(default_factory=list)
+    files: dict[str, bytes] = field(default_factory=dict)  # what download() serves, by file id
+    stream_every: float = 0.0
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     async def typing(self) -> None:
@@ -31,6 +33,15 @@ class RecordingResponder:
 
     async def answer_payment(self, ok: bool, error: str | None = None) -> None:
         self.payment_answers.append((ok, error))
+
+    async def download(self, attachment: Attachment) -> bytes:
+        return self.files[attachment.file_id]
+
+    def shown(self, index: int = -1) -> Reply:
+        """The ``index``-th message sent, as it looks now (after its last edit)."""
+        ref_id = str(len(self.sent) + index + 1 if index < 0 else index + 1)
+        edits = [reply for ref, reply in self.edits if ref.message_id == ref_id]
+        return edits[-1] if edits else self.sent[index]
 
 
 class Chat:
@@ -55,7 +66,23 @@ class Chat:
         assert matches[0].data is not None
         return await self._dispatch(person, button=matches[0].data)
 
-    async def _dispatch(self, person: str, *, text: str = "", button: str | None = None) -> Reply:
+    async def send_file(
+        self, person: str, name: str, data: bytes, mime_type: str | None = None
+    ) -> Reply:
+        """``person`` sends a file (a document) to the bot."""
+        file_id = f"file-{len(self.responder(person).files) + 1}"
+        self.responder(person).files[file_id] = data
+        attachment = Attachment(name, mime_type, len(data), file_id)
+        return await self._dispatch(person, attachment=attachment)
+
+    async def _dispatch(
+        self,
+        person: str,
+        *,
+        text: str = "",
+        button: str | None = None,
+        attachment: Attachment | None = None,
+    ) -> Reply:
         responder = self.responder(person)
         before = len(responder.sent)
         incoming = Incoming(
@@ -65,7 +92,8 @@ class Chat:
             name=person.title(),
             text=text,
             button=button,
+            attachment=attachment,
         )
         await self.router.dispatch(incoming, responder)
         assert len(responder.sent) == before + 1, "every action gets exactly one reply"
-        return responder.sent[-1]
+        return responder.shown()

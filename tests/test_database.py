@@ -20,12 +20,15 @@ TABLES = {
     *("entities", "connections", "events", "identities", "counters", "creator_niches"),
     *("ledger", "holdings"),
     *("purchases", "processed_webhooks", "held_reversals"),
+    "settlements",
 }
 INDEXES = {
     "entities": {"by_type", "uq_entities_type_handle", "uq_creators_email"},
     "connections": {"from_type", "to_type"},
-    "events": {"entity_type_time", "entity_time"},
+    "events": {"entity_type_time", "entity_time", "entity_actor_type_time"},
     "purchases": {"uq_purchases_payment", "ix_purchases_due", "ix_purchases_fan"},
+    "ledger": {"uq_ledger_reference", "ix_ledger_holder_token", "ix_ledger_unsettled"},
+    "settlements": {"ix_settlements_open"},
 }
 
 

@@ -80,7 +80,9 @@ async def test_a_failing_job_is_logged_and_tried_again(caplog: pytest.LogCapture
 async def test_only_lasting_drift_is_reported(caplog: pytest.LogCaptureFixture) -> None:
     passing = Drift(1, "ALICE", 10, 0)  # a mint between the two reads: gone next time
     lasting = Drift(2, "ALICE", 5, 7)
-    reports = iter([[passing, lasting], [lasting], []])
+    # The same gap (chain 2 above expected) while clone chat moves the ledger and what waits.
+    moved = Drift(2, "ALICE", 15, 7, unsettled=10)
+    reports = iter([[passing, lasting], [moved], []])
 
     async def reconcile() -> Reconciliation:
         return Reconciliation(3, next(reports))
@@ -88,6 +90,6 @@ async def test_only_lasting_drift_is_reported(caplog: pytest.LogCaptureFixture) 
     reporter = DriftReporter(reconcile)
     caplog.set_level(logging.ERROR)
     assert await reporter.check() == []
-    assert await reporter.check() == [lasting]
+    assert await reporter.check() == [moved]
     assert await reporter.check() == []
-    assert caplog.text.count("DRIFT user 2 $ALICE: ledger 5, chain 7") == 1
+    assert caplog.text.count("DRIFT user 2 $ALICE: ledger 15 (10 not settled yet), chain 7") == 1

@@ -14,18 +14,23 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import mimetypes
 import threading
+from dataclasses import replace
+from pathlib import Path
 from typing import TextIO
 
-from bot.conversation import Button, Incoming, MessageRef, Reply, Router
+from bot.conversation import Attachment, Button, Incoming, MessageRef, Reply, Router
 from bot.conversation.texts import t
 
 PLATFORM = "console"
 _NAME_MAX = 32
 
 
-# Sentences the shared catalogue (bot/conversation/texts.py) does not have yet; a key found
-# there wins, so moving them into the catalogue needs no change here.
+# A terminal takes edits as fast as they come; this keeps a streamed answer readable.
+STREAM_EVERY_S = 0.2
+
+
 class ConsoleResponder:
     """Implements ``Responder`` by printing; remembers the buttons of the last message."""
 
@@ -36,6 +41,10 @@ class ConsoleResponder:
         self._ids = itertools.count(1)
         self.last_buttons: list[Button] = []
         self._typing_shown = False
+        self.stream_every = STREAM_EVERY_S
+        # The message whose line is still open (id, text shown), so an edit that only adds
+        # text (a streamed answer) prints just what is new.
+        self._open: tuple[str, str] | None = None
 
     async def typing(self) -> None:
         if self._interactive:
@@ -43,11 +52,40 @@ class ConsoleResponder:
             await self._write(t("working") + "\r")
 
     async def send(self, reply: Reply) -> MessageRef:
-        await self._show(reply, edited=False)
-        return MessageRef(self._chat_id, str(next(self._ids)))
+        await self.finish()
+        ref = MessageRef(self._chat_id, str(next(self._ids)))
+        plain = not (reply.buttons or reply.media or reply.invoice)
+        # A plain message may grow (a streamed answer): leave the line open until it is done.
+        await self._show(reply, edited=False, end="" if plain else "\n\n")
+        if plain:
+            self._open = (ref.message_id, reply.text)
+        return ref
 
     async def edit(self, ref: MessageRef, reply: Reply) -> None:
+        if self._open is not None and self._open[0] == ref.message_id:
+            shown = self._open[1]
+            start = len(shown) if reply.text.startswith(shown) else len(shown.rstrip())
+            if reply.text.startswith(shown.rstrip()):
+                # It grew: print only what is new, where the last piece ended.
+                self._open = None
+                grown = replace(reply, text=reply.text[start:])
+                plain = not (reply.buttons or reply.media or reply.invoice)
+                await self._show(grown, edited=False, end="" if plain else "\n\n", clear=False)
+                if plain:
+                    self._open = (ref.message_id, reply.text)
+                return
+        await self.finish()
         await self._show(reply, edited=True)
+
+    async def finish(self) -> None:
+        """End an open message (the frontend calls this when a command is done)."""
+        if self._open is not None:
+            self._open = None
+            await self._write("\n\n")
+
+    async def download(self, attachment: Attachment) -> bytes:
+        # Console "attachments" are local files named with /file PATH.
+        return await asyncio.to_thread(Path(attachment.file_id).read_bytes)
 
     async def answer_payment(self, ok: bool, error: str | None = None) -> None:
         # The console has no payment rail of its own, so no payment ever waits for an answer.
@@ -55,11 +93,19 @@ class ConsoleResponder:
 
     async def push(self, reply: Reply, header: str, prompt: str) -> MessageRef:
         """Show a notification: ``header`` names the person; ``prompt`` is redrawn after it."""
+        await self.finish()
         await self._show(reply, edited=False, header=header, prompt=prompt)
         return MessageRef(self._chat_id, str(next(self._ids)))
 
     async def _show(
-        self, reply: Reply, *, edited: bool, header: str | None = None, prompt: str = ""
+        self,
+        reply: Reply,
+        *,
+        edited: bool,
+        header: str | None = None,
+        prompt: str = "",
+        end: str = "\n\n",
+        clear: bool = True,
     ) -> None:
         lines = [f"{t('console.edited')} {reply.text}" if edited else reply.text]
         if header is not None:
@@ -77,17 +123,18 @@ class ConsoleResponder:
         if reply.media is not None:
             kind, name, size = reply.media.kind, reply.media.file_name, len(reply.media.data)
             lines.append(t("console.media", kind=kind, name=name, size=size))
-        self.last_buttons = reply.all_buttons
-        if self.last_buttons:
+        if reply.buttons or clear:
+            self.last_buttons = reply.all_buttons
+        if reply.buttons:
             choices = [
                 f"[{n}] {b.label}" + (f" → {b.url}" if b.url else "")
                 for n, b in enumerate(self.last_buttons, 1)
             ]
             lines.append("  " + "   ".join(choices))
         # Clear the "working" line, or the prompt a notification arrives over (then redrawn).
-        prefix = "\r\x1b[2K" if self._typing_shown or prompt else ""
+        prefix = "\r\x1b[2K" if clear and (self._typing_shown or prompt) else ""
         self._typing_shown = False
-        await self._write(prefix + "\n".join(lines) + "\n\n" + prompt)
+        await self._write(prefix + "\n".join(lines) + end + prompt)
 
     async def _write(self, text: str) -> None:
         # A pipe can block when its reader is slow: keep the event loop free.
@@ -198,6 +245,12 @@ class ConsoleFrontend:
         if text.split(" ", 1)[0].lower() == "/as":
             await self._switch(text[3:].strip())
             return
+        attachment: Attachment | None = None
+        if text.split(" ", 1)[0].lower() == "/file":
+            attachment = await self._attach(text[5:].strip())
+            if attachment is None:
+                return
+            text = ""
         responder = self._responder()
         button: str | None = None
         if text.isascii() and text.isdigit() and len(text) <= 3:
@@ -212,9 +265,26 @@ class ConsoleFrontend:
             button, text = pressed.data, ""
         key = self._key(self._person)
         incoming = Incoming(
-            platform=PLATFORM, user_id=key, chat_id=key, name=self._person, text=text, button=button
+            platform=PLATFORM,
+            user_id=key,
+            chat_id=key,
+            name=self._person,
+            text=text,
+            button=button,
+            attachment=attachment,
         )
         await self._router.dispatch(incoming, responder)
+        await responder.finish()
+
+    async def _attach(self, name: str) -> Attachment | None:
+        """``/file PATH``: send a local file, as a document would be sent on Telegram."""
+        path = await asyncio.to_thread(lambda: Path(name).expanduser())
+        if not name or not await asyncio.to_thread(path.is_file):
+            await self._say(t("usage.reply", usage=t("console.file_usage")))
+            return None
+        size = (await asyncio.to_thread(path.stat)).st_size
+        mime_type = mimetypes.guess_type(path.name)[0]
+        return Attachment(path.name, mime_type, size, str(path))
 
     async def _switch(self, name: str) -> None:
         name = " ".join(name.split())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select
@@ -21,6 +21,31 @@ _LATEST = (
     .order_by(_c.timestamp.desc(), _c.id.desc())
     .limit(bindparam("limit"))
 )
+
+_OF_ACTOR = (
+    select(events)
+    .where(
+        _c.entity_id == bindparam("entity"),
+        _c.actor_id == bindparam("actor"),
+        _c.event_type == bindparam("type"),
+        _c.timestamp >= bindparam("since"),
+    )
+    .order_by(_c.timestamp.desc(), _c.id.desc())
+    .limit(bindparam("limit"))
+)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _event(row: Any) -> Event:
+    return Event(
+        id=row.id,
+        entity_id=row.entity_id,
+        type=row.event_type,
+        at=from_millis(row.timestamp),
+        actor_type=ActorType(row.actor_type),
+        actor_id=row.actor_id,
+        metadata=dict(row.metadata),
+    )
 
 
 class SqlEventRepository:
@@ -49,15 +74,22 @@ class SqlEventRepository:
     async def latest(self, entity_id: int, limit: int) -> list[Event]:
         params = {"entity": entity_id, "limit": limit}
         rows = await self._s.run(lambda c: c.execute(_LATEST, params).all())
-        return [
-            Event(
-                id=row.id,
-                entity_id=row.entity_id,
-                type=row.event_type,
-                at=from_millis(row.timestamp),
-                actor_type=ActorType(row.actor_type),
-                actor_id=row.actor_id,
-                metadata=dict(row.metadata),
-            )
-            for row in rows
-        ]
+        return [_event(row) for row in rows]
+
+    async def of_actor(
+        self,
+        entity_id: int,
+        type: str,
+        actor_id: int,
+        limit: int,
+        since: datetime | None = None,
+    ) -> list[Event]:
+        params = {
+            "entity": entity_id,
+            "actor": actor_id,
+            "type": type,
+            "since": to_millis(since or _EPOCH),
+            "limit": limit,
+        }
+        rows = await self._s.run(lambda c: c.execute(_OF_ACTOR, params).all())
+        return [_event(row) for row in rows]

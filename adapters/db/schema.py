@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     ForeignKey,
@@ -16,7 +17,9 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
     literal_column,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.compiler import compiles
@@ -199,6 +202,13 @@ for _name, _relation in (
     )
 Index("entity_type_time", events.c.entity_id, events.c.event_type, events.c.timestamp)
 Index("entity_time", events.c.entity_id, events.c.timestamp)
+Index(
+    "entity_actor_type_time",
+    events.c.entity_id,
+    events.c.actor_id,
+    events.c.event_type,
+    events.c.timestamp,
+)
 Index("ix_identities_user", identities.c.user_id)
 Index("ix_identities_chat", identities.c.platform, identities.c.chat_id)
 Index("ix_counters_name_value", counters.c.name, counters.c.value)
@@ -264,3 +274,45 @@ purchase_due = (purchases.c.notified != purchases.c.state) | (
 )
 Index("ix_purchases_due", purchases.c.id, sqlite_where=purchase_due, postgresql_where=purchase_due)
 Index("ix_purchases_fan", purchases.c.fan_id, purchases.c.created_at)
+
+# Chain settlement (core/settlements.py): ledger movements made without a chain transaction
+# (``settle_later``), netted per holder and token into one mint or burn each.
+settlements = Table(
+    "settlements",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("holder_id", Id, ForeignKey("entities.id"), nullable=False),
+    Column("token_id", Id, ForeignKey("entities.id"), nullable=False),
+    Column("amount", BigInteger, nullable=False),  # the net: minted > 0, burned < 0, or 0
+    Column("entries", Integer, nullable=False),
+    Column("state", String(8), nullable=False),  # open | done
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", String(500)),
+    Column("tx_hash", String(80)),
+    Column("created_at", Millis, nullable=False),
+    Column("settled_at", Millis),
+)
+# A ledger movement's chain side: settle_later marks one the chain does not have yet (its
+# writer made no transaction); settlement_id is set once, when a settlement takes it — the
+# only change a ledger row ever sees.
+ledger.append_column(
+    Column("settle_later", Boolean, nullable=False, server_default=false()),
+)
+ledger.append_column(Column("settlement_id", Id, ForeignKey("settlements.id")))
+# Text, so that queries and the partial indexes render it alike on both engines.
+unsettled_rows = text("settle_later AND settlement_id IS NULL")
+open_settlement_rows = settlements.c.state == literal_column("'open'")
+# The movements still to batch, and the settlements still to apply: few, however long the
+# ledger grows.
+Index(
+    "ix_ledger_unsettled",
+    ledger.c.id,
+    sqlite_where=unsettled_rows,
+    postgresql_where=unsettled_rows,
+)
+Index(
+    "ix_settlements_open",
+    settlements.c.id,
+    sqlite_where=open_settlement_rows,
+    postgresql_where=open_settlement_rows,
+)

@@ -10,7 +10,7 @@ from telegram.constants import ChatAction, InvoiceLimit, MessageLimit, ParseMode
 from telegram.error import BadRequest
 
 from adapters.telegram_frontend.translate import html_text, keyboard
-from bot.conversation import Invoice, MessageRef, Reply
+from bot.conversation import Attachment, Invoice, MessageRef, Reply
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +18,9 @@ log = logging.getLogger(__name__)
 TYPING_RENEWAL_S = 4.5
 # Most commands answer within this; showing "typing…" for them would only cost an API call.
 TYPING_GRACE_S = 0.3
+# Edits of a growing message (a streamed answer): Telegram allows about one message per
+# second in a chat, and an edit counts as one.
+STREAM_EVERY_S = 1.0
 
 
 class TelegramResponder:
@@ -37,6 +40,7 @@ class TelegramResponder:
         self._typing_grace = typing_grace
         self._typing: asyncio.Task[None] | None = None
         self.payment_answered = False
+        self.stream_every = STREAM_EVERY_S
 
     async def typing(self) -> None:
         if self._typing is None:
@@ -120,6 +124,11 @@ class TelegramResponder:
             # An edit to the same text (a repeated progress step) is not a failure.
             if "message is not modified" not in str(error).lower():
                 raise
+
+    async def download(self, attachment: Attachment) -> bytes:
+        # getFile, then the file itself from the (possibly self-hosted) file server.
+        file = await self._bot.get_file(attachment.file_id)
+        return bytes(await file.download_as_bytearray())
 
     async def answer_payment(self, ok: bool, error: str | None = None) -> None:
         if self._pre_checkout_query_id is None:

@@ -5,14 +5,18 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from bot.conversation.messages import Incoming, Reply, Responder
+from bot.conversation.messages import Incoming, MessageRef, Reply, Responder
 from core.model import UserRef
+from core.services.clone_chat import CloneChat
+from core.services.clones import CloneService
 from core.services.creators import CreatorService
 from core.services.events import EventService
 from core.services.follows import FollowService
 from core.services.identities import IdentityService
+from core.services.knowledge import KnowledgeService
 from core.services.purchases import PurchaseService
 from core.services.saga import PurchaseSaga
+from core.services.settlement import ChainSettlement
 from core.services.tokens import TokenService
 from core.services.wallets import WalletService
 
@@ -29,6 +33,10 @@ class Services:
     wallets: WalletService
     purchases: PurchaseService
     saga: PurchaseSaga
+    clones: CloneService
+    clone_chat: CloneChat
+    knowledge: KnowledgeService
+    settlement: ChainSettlement
 
 
 class UsageError(Exception):
@@ -65,7 +73,9 @@ class Context:
         return self.args
 
 
-Handler = Callable[[Context], Awaitable[Reply]]
+# A handler returns the reply to send, or the message it already sent and edited itself
+# (streamed answers, progress).
+Handler = Callable[[Context], Awaitable[Reply | MessageRef]]
 
 
 @dataclass(frozen=True, slots=True)

@@ -113,6 +113,12 @@ class MessageRef:
 class Responder(Protocol):
     """How the conversation talks back; each frontend implements it for its platform."""
 
+    @property
+    def stream_every(self) -> float:
+        """Seconds between edits of a message that grows (streamed answers, progress):
+        as often as the platform allows without hitting its limits."""
+        ...
+
     async def typing(self) -> None:
         """Show that the bot is working on the request (a typing indicator)."""
         ...
@@ -127,4 +133,8 @@ class Responder(Protocol):
 
     async def answer_payment(self, ok: bool, error: str | None = None) -> None:
         """Accept or refuse a pending payment (Telegram's pre-checkout query)."""
+        ...
+
+    async def download(self, attachment: Attachment) -> bytes:
+        """The content of a file the person sent."""
         ...

@@ -46,8 +46,19 @@ def error_text(error: DomainError) -> str:
 class Router:
     """Dispatches commands; the one place where outcomes become replies."""
 
-    def __init__(self, services: Services, commands: Iterable[Command]) -> None:
+    def __init__(
+        self,
+        services: Services,
+        commands: Iterable[Command],
+        *,
+        plain_text: Command | None = None,
+        file: Command | None = None,
+    ) -> None:
+        """``plain_text`` handles words that are not a command (with the text as its args);
+        ``file`` handles a file sent to the bot."""
         self._services = services
+        self._plain_text = plain_text
+        self._file = file
         self._commands: dict[str, Command] = {}
         for command in commands:
             if command.name in self._commands:
@@ -66,18 +77,28 @@ class Router:
         parsed = parse_command(line[:MAX_INPUT])
         if parsed is None:
             if incoming.button is not None:
-                key = "button_expired"
-            elif incoming.attachment is not None:
-                key = "attachment_unused"
-            else:
-                key = "not_a_command"
-            return await responder.send(Reply(texts.t(key)))
+                return await responder.send(Reply(texts.t("button_expired")))
+            if incoming.attachment is not None:
+                if self._file is None:
+                    return await responder.send(Reply(texts.t("attachment_unused")))
+                return await self._handle(self._file, incoming, line[:MAX_INPUT], responder)
+            if self._plain_text is None or not line.strip():
+                return await responder.send(Reply(texts.t("not_a_command")))
+            return await self._handle(self._plain_text, incoming, line[:MAX_INPUT], responder)
         name, args = parsed
         command = self._commands.get(name)
         if command is None:
             return await responder.send(Reply(texts.t("unknown_command", command=name[:32])))
-        context = Context(incoming, name, args, self._services, responder, self.commands)
-        return await responder.send(await self._run(command, context))
+        return await self._handle(command, incoming, args, responder)
+
+    async def _handle(
+        self, command: Command, incoming: Incoming, args: str, responder: Responder
+    ) -> MessageRef:
+        context = Context(incoming, command.name, args, self._services, responder, self.commands)
+        outcome = await self._run(command, context)
+        if isinstance(outcome, MessageRef):
+            return outcome
+        return await responder.send(outcome)
 
     async def _payment(self, incoming: Incoming, responder: Responder) -> MessageRef | None:
         # Telegram Stars: a pre-checkout query (answer within 10 s), the payment, a refund.
@@ -146,7 +167,7 @@ class Router:
             # Recorded and safe: the resume job takes it from here.
             log.exception("purchase %d: advancing failed; the resume job will retry", purchase_id)
 
-    async def _run(self, command: Command, context: Context) -> Reply:
+    async def _run(self, command: Command, context: Context) -> Reply | MessageRef:
         try:
             await context.responder.typing()
             return await command.handler(context)

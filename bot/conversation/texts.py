@@ -45,6 +45,11 @@ EN: Mapping[str, str] = {
     "cmd.balance": "The tokens you hold",
     "cmd.buy": "Buy a creator's tokens",
     "cmd.pay": "Pay a purchase another way",
+    "cmd.ask": "Ask a creator's AI clone one question",
+    "cmd.chat": "Chat with a creator's AI clone",
+    "cmd.end": "End your chat with a clone",
+    "cmd.clone": "Show or set up your AI clone",
+    "cmd.knowledge": "Teach your clone: add, list or remove knowledge",
     # --- syntax (help lines) ------------------------------------------------------------------
     "syntax.start": "/start [HANDLE]",
     "syntax.help": "/help",
@@ -61,6 +66,11 @@ EN: Mapping[str, str] = {
     "syntax.balance": "/balance",
     "syntax.buy": "/buy HANDLE AMOUNT",
     "syntax.pay": "/pay PURCHASE RAIL",
+    "syntax.ask": "/ask HANDLE QUESTION",
+    "syntax.chat": "/chat HANDLE",
+    "syntax.end": "/end",
+    "syntax.clone": "/clone [persona|gate|cost|reward|temperature …]",
+    "syntax.knowledge": "/knowledge [add TEXT|list|remove ID]",
     "help.line": "{syntax} — {description}",
     # --- usage lines -------------------------------------------------------------------------
     "usage.start": "/start [HANDLE] — e.g. /start alice opens @alice's profile",
@@ -92,6 +102,23 @@ EN: Mapping[str, str] = {
     "usage.balance": "/balance",
     "usage.buy": "/buy HANDLE AMOUNT — e.g. /buy alice 100 (a whole number of tokens)",
     "usage.pay": "/pay PURCHASE RAIL — e.g. /pay 7 stars (the buttons under /buy do this)",
+    "usage.ask": "/ask HANDLE QUESTION — e.g. /ask alice How do you plan your week?",
+    "usage.chat": ("/chat HANDLE — e.g. /chat alice, then just write; /end stops the chat"),
+    "usage.end": "/end",
+    "usage.clone": (
+        "/clone — your clone's settings and statistics\n"
+        "/clone persona TEXT — how your clone speaks and what it cares about\n"
+        "/clone gate N — tokens a fan must hold to talk to it (0 = everyone)\n"
+        "/clone cost N — tokens a fan pays per answer (0 = free)\n"
+        "/clone reward N — tokens a fan earns per answer (capped per day)\n"
+        "/clone temperature T — 0 (focused) to 2 (inventive), e.g. 0.7"
+    ),
+    "usage.knowledge": (
+        "/knowledge add TEXT — teach your clone something\n"
+        "/knowledge list — what it knows\n"
+        "/knowledge remove ID — forget an item (its ID is in the list)\n"
+        "Or send a document: .txt, .md or .pdf."
+    ),
     "usage.reply": "ℹ️ How to use it:\n{usage}",
     # --- general -----------------------------------------------------------------------------
     "unknown_command": "🤔 I don't know /{command}. Send /help to see what I can do.",
@@ -101,7 +128,9 @@ EN: Mapping[str, str] = {
     "button_expired": "That button no longer works. Send /help to start again.",
     "apology": "😕 Sorry, something went wrong on our side. Please try again in a moment.",
     "working": "⏳ Working on it…",
-    "attachment_unused": "Thanks! I can't use files here yet. Send /help to see what I can do.",
+    "attachment_unused": (
+        "Thanks! Files teach a creator's clone: creators can send .txt, .md or .pdf documents."
+    ),
     "payment.received": "✅ Payment received. Minting your tokens now…",
     "payment.duplicate": "This payment was already received. Nothing more to do.",
     "payment.returned": (
@@ -219,6 +248,33 @@ EN: Mapping[str, str] = {
     ),
     "error.payment_unavailable": "Payments are not available here right now. Nothing was charged.",
     "error.insufficient_tokens": "You don't have enough tokens for that ({needed} needed).",
+    "error.clone_locked": (
+        "🔒 @{handle}'s clone talks to holders of at least {needed} ${symbol}; you hold {held}."
+    ),
+    "error.clone_unavailable": (
+        "@{handle}'s clone is for token holders, and @{handle} has no token yet."
+    ),
+    "error.too_many_messages": (
+        "⏳ That's {limit} messages in {seconds} seconds, the most clones take. "
+        "Try again in {wait} s."
+    ),
+    "error.not_chatting": "You're not chatting with a clone. Start with /chat HANDLE.",
+    "error.answer_interrupted": (
+        "The answer was cut off: the AI model stopped responding. Nothing was charged; "
+        "please ask again."
+    ),
+    "error.knowledge_not_found": (
+        "There is no knowledge item #{document_id} of yours. See /knowledge list."
+    ),
+    "error.document_refused": "I can't learn from {name}.",
+    "error.document_too_large": "{name} is too large: send files up to {limit_mb} MB.",
+    "error.document_unsupported": (
+        "I can't learn from {name}: send a .txt, .md or .pdf file (creators only)."
+    ),
+    "error.document_unreadable": (
+        "I couldn't read any text in {name}. Is it a scan, damaged or password-protected? "
+        "Try a .txt or a text PDF."
+    ),
     "invalid.name_required": "Please give a name, e.g. Alice Smith.",
     "invalid.email_required": "Please give an email address, e.g. alice@example.com.",
     "invalid.email_invalid": "“{value}” is not a valid email address, e.g. alice@example.com.",
@@ -239,18 +295,83 @@ EN: Mapping[str, str] = {
     "invalid.amount_invalid": (
         "“{value}” is not an amount you can buy: use a whole number from 1 to {maximum:,}."
     ),
+    "invalid.number_invalid": "“{value}” is not a whole number from {least} to {most:,}.",
+    "invalid.temperature_invalid": (
+        "“{value}” is not a temperature: use a number from 0 to 2, e.g. 0.7."
+    ),
+    "invalid.text_required": "Please add the text after the command.",
     "invalid.symbol_invalid": "“{value}” is not a symbol: use 2 to 8 letters, e.g. ALICE.",
     "invalid.price_invalid": (
         "“{value}” is not a price: use dollars above 0 with at most 2 decimals, e.g. 1.50 "
         "(at most 10000)."
     ),
+    # --- AI clones ----------------------------------------------------------------------------
+    "clone.title": "🤖 The AI clone of {name} (@{handle})",
+    "clone.persona": "Persona: {persona}",
+    "clone.no_persona": "Persona: (none yet: set one with /clone persona TEXT)",
+    "clone.economics": (
+        "Fans need {gate} ${symbol} to talk to it · an answer costs {cost} · earns {reward}"
+    ),
+    "clone.economics_no_token": (
+        "Fans can talk to it once you create your token with /token (or open it to everyone "
+        "with /clone gate 0)."
+    ),
+    "clone.open_no_token": "Open to everyone, for free (you have no token).",
+    "clone.temperature": "Temperature: {temperature}",
+    "clone.stats": "📊 {answers} · {charged} tokens charged · {rewarded} rewarded",
+    "answers.one": "1 answer",
+    "answers.many": "{count} answers",
+    "chunks.one": "1 chunk",
+    "chunks.many": "{count} chunks",
+    "clone.knowledge": "📚 {documents} knowledge items (/knowledge list)",
+    "clone.model": "🧠 Model: {model}",
+    "clone.offline": "🧠 No AI model connected: it answers by quoting your knowledge.",
+    "clone.updated": "✅ Clone updated.",
+    "clone.try": "Try it yourself: /ask {handle} …",
+    "chat.started": (
+        "💬 You're chatting with @{handle}'s AI clone. Just write your messages; "
+        "/end stops the chat."
+    ),
+    "chat.ended": "👋 Your chat with @{handle}'s clone has ended.",
+    "chat.button_end": "✋ End chat",
+    "chat.button_chat": "💬 Chat with @{handle}",
+    "chat.button_buy": "🪙 Buy {amount} ${symbol}",
+    "answer.sources": "📚 From: {sources}",
+    "answer.reward": "🪙 +{amount} ${symbol} for this chat",
+    "answer.cost": "🪙 −{amount} ${symbol} for this answer",
+    "answer.capped": "(today's chat rewards from @{handle} are used up)",
+    "answer.offline": (
+        "📚 Offline answer: no AI model is connected, so here is what @{handle} wrote about it:"
+    ),
+    "answer.model_failed": (
+        "📚 The AI model is unreachable right now, so here is what @{handle} wrote about it:"
+    ),
+    "answer.quote": "“{quote}”\n— {title}",
+    "answer.nothing": "@{handle} hasn't written anything about that yet.",
+    # --- knowledge ---------------------------------------------------------------------------
+    "knowledge.title": "📚 What @{handle}'s clone knows (newest first):",
+    "knowledge.line": "• #{id} {title} — {chunks}, {size} · {source}",
+    "knowledge.line_incomplete": "• #{id} {title} — incomplete (remove it and add it again)",
+    "knowledge.none": (
+        "Your clone knows nothing yet. Teach it with /knowledge add TEXT, or send a document "
+        "(.txt, .md, .pdf)."
+    ),
+    "knowledge.reading": "📥 Reading {name}…",
+    "knowledge.progress": "📥 Learning {name}: {percent}% ({done} of {total} chunks)",
+    "knowledge.added": (
+        "✅ Learned #{id} “{title}” ({chunks}). Your clone uses it from now on.\n"
+        "See everything with /knowledge list."
+    ),
+    "knowledge.removed": "🗑 Forgot #{id} “{title}”.",
+    "knowledge.source_text": "typed",
     # --- console frontend --------------------------------------------------------------------
     "console.banner": (
         "one-bot console — you are “{person}”. /as NAME switches person, /help lists "
-        "commands, a number presses a button, Ctrl-D quits."
+        "commands, a number presses a button, /file PATH sends a document, Ctrl-D quits."
     ),
     "console.as": "You are now “{person}”.",
     "console.as_usage": "/as NAME — e.g. /as alice",
+    "console.file_usage": "/file PATH — send a document from this computer, e.g. /file notes.md",
     "console.no_such_button": "There is no button {number} on the last message.",
     "console.edited": "(edited)",
     "console.media": "[{kind}: {name}, {size} bytes]",
@@ -270,7 +391,12 @@ def t(key: str, locale: str = "en", /, **params: object) -> str:
 
 
 def followers(count: int, locale: str = "en") -> str:
-    return t("followers.one", locale) if count == 1 else t("followers.many", locale, count=count)
+    return plural("followers", count, locale)
+
+
+def plural(key: str, count: int, locale: str = "en") -> str:
+    """``key.one`` for 1, ``key.many`` (with ``{count}``) otherwise."""
+    return t(f"{key}.one", locale) if count == 1 else t(f"{key}.many", locale, count=count)
 
 
 def dollars(cents: int) -> str:

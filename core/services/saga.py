@@ -229,13 +229,17 @@ class PurchaseSaga:
 
     async def _clawback(self, p: Purchase, token: TokenRef) -> Purchase | None:
         amount = p.clawback_amount or 0
+        burned = True
         if amount:
             holder = self._wallets.custodial_address(p.fan_id)
             try:
                 await self._chain.burn(token.address, holder, amount, p.clawback_reference)
             except ChainRejected as e:
-                # The chain holds less than the ledger says: debit anyway, drift is reported.
-                log.error("purchase %d: clawback burn refused: %s", p.id, e)
+                # The chain holds less than the ledger says (clone rewards not settled yet, or
+                # real drift): debit now and let settlement burn it once the chain can; a real
+                # drift stays open there and is reported.
+                log.warning("purchase %d: clawback burn refused, settling later: %s", p.id, e)
+                burned = False
             except ChainError as e:
                 await self._count_attempt(p, str(e))
                 return None
@@ -255,6 +259,7 @@ class PurchaseSaga:
                     kind="clawback",
                     reference=p.clawback_reference,
                     metadata={"reason": p.reversal},
+                    settle_later=not burned,
                 )
             await self._event(uow, p, EventType.PURCHASE_CLAWED_BACK, amount=amount)
             await uow.commit()

@@ -11,7 +11,7 @@ from core.model import Entity, EntityType, EventType, Holding, Relation, Token, 
 from core.ports import Clock, TokenChain, UnitOfWork, UnitOfWorkFactory, Wallets
 from core.services.event_log import log_event
 from core.services.identities import owned_creator, resolve_user
-from core.services.reconciliation import Reconciliation, reconcile
+from core.services.reconciliation import Reconciliation, expected_on_chain, reconcile
 
 log = logging.getLogger(__name__)
 
@@ -147,11 +147,12 @@ async def replay_onto_fresh_chain(
     """Rebuild a fresh (embedded, in-memory) chain from the ledger; return (tokens, mints).
 
     Each token is deployed again (its stored address updated) and every balance the ledger
-    holds is minted to its holder's custodial address, so chain and ledger agree again.
+    holds is minted to its holder's custodial address, less what no settlement has carried to
+    the chain yet (the settlement job mints or burns that, on this chain as on any).
     """
     async with uow_factory() as uow:
         tokens = await uow.entities.all_of_type(EntityType.TOKEN)
-        balances = await uow.ledger.all_holdings()
+        balances = await expected_on_chain(uow)
     addresses: dict[int, str] = {}
     for entity in tokens:
         addresses[entity.id] = await chain.deploy_token(entity.name, entity.properties["symbol"])

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from core.errors import ChainError, ChainRejected
-from tests.fakes.store import FakeStore, LedgerRow, json_round_trip, to_millis
+from core.settlements import Settlement
+from tests.fakes.store import FakeStore, LedgerRow, SettlementRow, json_round_trip, to_millis
 
 
 class FakeLedgerRepository:
@@ -25,12 +26,20 @@ class FakeLedgerRepository:
         reference: str,
         metadata: Mapping[str, Any],
         now: datetime,
+        *,
+        settle_later: bool = False,
     ) -> bool:
         self._db.require(token_id, holder_id)
         if reference in self._db.ledger:
             return False
         row = LedgerRow(
-            token_id, holder_id, amount, kind, json_round_trip(metadata), to_millis(now)
+            token_id,
+            holder_id,
+            amount,
+            kind,
+            json_round_trip(metadata),
+            to_millis(now),
+            settle_later=settle_later,
         )
         self._db.ledger[reference] = row
         return True
@@ -42,11 +51,83 @@ class FakeLedgerRepository:
         self._db.holdings[holder_id, token_id] = balance
         return balance
 
+    async def recorded(self, reference: str) -> bool:
+        return reference in self._db.ledger
+
     async def holdings(self, holder_id: int) -> dict[int, int]:
         return {t: b for (h, t), b in sorted(self._db.holdings.items()) if h == holder_id and b}
 
     async def all_holdings(self) -> list[tuple[int, int, int]]:
         return [(h, t, b) for (h, t), b in sorted(self._db.holdings.items()) if b]
+
+    def _unsettled_rows(self) -> list[tuple[str, LedgerRow]]:
+        # The ledger dict keeps insertion order: oldest first, as ORDER BY id.
+        return [
+            (ref, row)
+            for ref, row in self._db.ledger.items()
+            if row.settle_later and row.settlement_id is None
+        ]
+
+    async def batch_unsettled(self, limit: int, now: datetime) -> list[Settlement]:
+        groups: dict[tuple[int, int], list[str]] = {}
+        for reference, row in self._unsettled_rows()[:limit]:
+            groups.setdefault((row.holder_id, row.token_id), []).append(reference)
+        made = []
+        for (holder_id, token_id), references in groups.items():
+            settlement_id = self._db.next_id("settlements")
+            amount = sum(self._db.ledger[r].amount for r in references)
+            made_row = SettlementRow(holder_id, token_id, amount, len(references), to_millis(now))
+            self._db.settlements[settlement_id] = made_row
+            for reference in references:
+                entry = self._db.ledger[reference]
+                self._db.ledger[reference] = replace(entry, settlement_id=settlement_id)
+            made.append(_settlement(settlement_id, made_row))
+        return made
+
+    async def open_settlements(self, limit: int) -> list[Settlement]:
+        found = [
+            _settlement(i, row)
+            for i, row in sorted(self._db.settlements.items())
+            if row.state == "open"
+        ]
+        return found[:limit]
+
+    async def settlement_done(self, settlement_id: int, tx: str | None, now: datetime) -> bool:
+        row = self._db.settlements[settlement_id]
+        if row.state != "open":
+            return False
+        done = replace(row, state="done", tx_hash=tx, settled_at=to_millis(now))
+        self._db.settlements[settlement_id] = done
+        return True
+
+    async def settlement_failed(self, settlement_id: int, error: str) -> None:
+        row = self._db.settlements[settlement_id]
+        if row.state == "open":
+            failed = replace(row, attempts=row.attempts + 1, last_error=error[:500])
+            self._db.settlements[settlement_id] = failed
+
+    async def unsettled(self) -> dict[tuple[int, int], int]:
+        totals: dict[tuple[int, int], int] = {}
+        for _, row in self._unsettled_rows():
+            key = (row.holder_id, row.token_id)
+            totals[key] = totals.get(key, 0) + row.amount
+        for settlement in self._db.settlements.values():
+            if settlement.state == "open":
+                key = (settlement.holder_id, settlement.token_id)
+                totals[key] = totals.get(key, 0) + settlement.amount
+        return {key: amount for key, amount in sorted(totals.items()) if amount}
+
+
+def _settlement(settlement_id: int, row: SettlementRow) -> Settlement:
+    return Settlement(
+        id=settlement_id,
+        holder_id=row.holder_id,
+        token_id=row.token_id,
+        amount=row.amount,
+        entries=row.entries,
+        created_at=row.created_at,
+        attempts=row.attempts,
+    )
 
 
 def _address(*parts: object) -> str:

@@ -270,3 +270,22 @@ class FakeEventRepository(_Repository):
         mine = [e for e in self._db.events.values() if e.entity_id == entity_id]
         mine.sort(key=lambda e: (e.at, e.id), reverse=True)
         return [replace(e, metadata=copy.deepcopy(e.metadata)) for e in mine[:limit]]
+
+    async def of_actor(
+        self,
+        entity_id: int,
+        type: str,
+        actor_id: int,
+        limit: int,
+        since: datetime | None = None,
+    ) -> list[Event]:
+        mine = [
+            e
+            for e in self._db.events.values()
+            if e.entity_id == entity_id
+            and e.actor_id == actor_id
+            and e.type == type
+            and (since is None or e.at >= to_millis(since))
+        ]
+        mine.sort(key=lambda e: (e.at, e.id), reverse=True)
+        return [replace(e, metadata=copy.deepcopy(e.metadata)) for e in mine[:limit]]

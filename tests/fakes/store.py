@@ -80,6 +80,22 @@ class LedgerRow:
     kind: str
     metadata: dict[str, Any]
     created_at: datetime
+    settle_later: bool = False  # made without a chain transaction: a settlement carries it
+    settlement_id: int | None = None  # the settlement that took it
+
+
+@dataclass(frozen=True)
+class SettlementRow:
+    holder_id: int
+    token_id: int
+    amount: int
+    entries: int
+    created_at: datetime
+    state: str = "open"  # open | done
+    attempts: int = 0
+    last_error: str | None = None
+    tx_hash: str | None = None
+    settled_at: datetime | None = None
 
 
 @dataclass
@@ -94,6 +110,7 @@ class FakeStore:
     niches: set[tuple[str, int]] = field(default_factory=set)  # (niche, creator_id)
     ledger: dict[str, LedgerRow] = field(default_factory=dict)  # by reference
     holdings: dict[tuple[int, int], int] = field(default_factory=dict)  # (holder, token)
+    settlements: dict[int, SettlementRow] = field(default_factory=dict)
     purchases: dict[int, Purchase] = field(default_factory=dict)
     webhooks: set[tuple[str, str]] = field(default_factory=set)  # (provider, event id)
     held_reversals: dict[tuple[str, str], str] = field(default_factory=dict)  # → reason

@@ -11,6 +11,7 @@ from bot import bootstrap
 from bot.conversation.context import Services
 from bot.settings import load_settings
 from tests.fakes import FakeClock, FakeStore, FakeTokenChain, FakeWallets, fake_uow_factory
+from tests.fakes.ai import FakeKnowledgeStore, FakeLanguageModel
 from tests.fakes.payments import FakeNotifier, FakePaymentGateway
 from tests.services_support import T0
 
@@ -46,6 +47,17 @@ def notifier() -> FakeNotifier:
 
 
 @pytest.fixture
+def knowledge_store() -> FakeKnowledgeStore:
+    return FakeKnowledgeStore()
+
+
+@pytest.fixture
+def model() -> FakeLanguageModel | None:
+    """The clones' model; None (offline answers) unless a test overrides this fixture."""
+    return None
+
+
+@pytest.fixture
 async def fake_app(
     store: FakeStore,
     clock: FakeClock,
@@ -53,6 +65,8 @@ async def fake_app(
     card: FakePaymentGateway,
     stars: FakePaymentGateway,
     notifier: FakeNotifier,
+    knowledge_store: FakeKnowledgeStore,
+    model: FakeLanguageModel | None,
 ) -> AsyncIterator[bootstrap.App]:
     async with AsyncExitStack() as stack:
         yield await bootstrap.build(
@@ -64,6 +78,8 @@ async def fake_app(
             wallets=FakeWallets(),
             gateways=[card, stars],
             notifier=notifier,
+            knowledge_store=knowledge_store,
+            model=model,
         )
 
 

@@ -44,6 +44,8 @@ class RecordingBotApi(BaseRequest):
     # (method, chat_id) → (HTTP status, description) to answer next, e.g. 429 or 403.
     failures: dict[tuple[str, int], deque[tuple[int, str | None]]] = field(default_factory=dict)
     updates: deque[dict[str, Any]] = field(default_factory=deque)
+    # What getFile and the file server give for a file id (documents people send).
+    files: dict[str, bytes] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
 
     @property
@@ -80,6 +82,9 @@ class RecordingBotApi(BaseRequest):
     ) -> tuple[int, bytes]:
         endpoint = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
+        if "/file/bot" in url:  # the file server: the path getFile gave is the file id
+            self.calls.append(Call("downloadFile", {"file_path": endpoint}))
+            return 200, self.files[endpoint]
         call = Call(endpoint, params)
         self.calls.append(call)
         queued = self.failures.get((endpoint, call.chat_id or 0))
@@ -101,6 +106,14 @@ class RecordingBotApi(BaseRequest):
     def _result(self, call: Call) -> Any:
         if call.method == "getMe":
             return BOT_USER
+        if call.method == "getFile":
+            file_id = str(call.params["file_id"])
+            return {
+                "file_id": file_id,
+                "file_unique_id": f"u{file_id}",
+                "file_size": len(self.files[file_id]),
+                "file_path": file_id,
+            }
         if call.method == "getUpdates":
             return [self.updates.popleft()] if self.updates else []
         if call.method in MESSAGE_METHODS:

@@ -114,7 +114,7 @@ async def test_documents_and_plain_text(
     feed: Feed, updates: Updates, bot_api: RecordingBotApi
 ) -> None:
     await feed(updates.document(BOB, "notes.txt", 1200))
-    assert "can't use files here yet" in bot_api.texts(BOB)[-1]
+    assert "Files teach a creator's clone" in bot_api.texts(BOB)[-1]
     await feed(updates.message(BOB, "hello"))
     assert "I answer commands" in bot_api.texts(BOB)[-1]
 

@@ -5,12 +5,17 @@ from __future__ import annotations
 from bot.conversation.commands import (
     basics,
     buying,
+    clones,
     creator_admin,
     discovery,
     following,
+    knowledge,
     tokens,
 )
 from bot.conversation.context import Command
+
+PLAIN_TEXT = clones.PLAIN_TEXT
+FILE = knowledge.FILE
 
 
 def all_commands() -> list[Command]:
@@ -22,4 +27,6 @@ def all_commands() -> list[Command]:
         *creator_admin.COMMANDS,
         *tokens.COMMANDS,
         *buying.COMMANDS,
+        *clones.COMMANDS,
+        *knowledge.COMMANDS,
     ]

@@ -1,0 +1,1 @@
+"""Language models and embedders over the OpenAI-compatible HTTP API (OpenAI, Ollama, vLLM …)."""
