@@ -175,6 +175,8 @@ class LlmSettings(_Section):
     # Seconds to wait for the model (to connect, and between two pieces of an answer).
     timeout: float = Field(default=30.0, gt=0, le=60)
     max_retries: int = Field(default=2, ge=0, le=5)
+    # The longest answer, in model tokens (about 4 characters each): fits one chat message.
+    max_tokens: int = Field(default=800, ge=16, le=8192)
 
     @field_validator("base_url")
     @classmethod

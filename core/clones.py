@@ -86,6 +86,8 @@ def parse_temperature(value: str) -> float:
 
 @dataclass(frozen=True, slots=True)
 class CloneStats:
+    """A clone's counters: answers given, tokens charged for them and rewarded by them."""
+
     turns: int = 0
     charged: int = 0
     rewarded: int = 0

@@ -83,6 +83,11 @@ class LedgerRepository(Protocol):
         """
         ...
 
+    async def lock_balance(self, holder_id: int, token_id: int) -> None:
+        """Hold this balance until the transaction ends: another transaction that changes or
+        locks it waits (so per-fan read-then-write steps, like a daily cap, run one at a time)."""
+        ...
+
     async def adjust(self, holder_id: int, token_id: int, delta: int) -> int | None:
         """Change a balance by ``delta``; the new balance, or None (and no change) below 0."""
         ...

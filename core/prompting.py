@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from core.ai_ports import ChatMessage
 from core.knowledge import KnowledgeChunk
 
-_TAG = re.compile(r"</?\s*(knowledge|source|message)\b[^>]*>", re.IGNORECASE)
+_ANGLE = str.maketrans({"<": "‹", ">": "›", "＜": "‹", "＞": "›"})
 _WORD = re.compile(r"\w+", re.UNICODE)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 QUOTE_CHARS = 280
@@ -21,8 +21,9 @@ OFFLINE_QUOTES = 3
 
 
 def _data(text: str) -> str:
-    # A chunk containing "</knowledge>" must not close the block early.
-    return _TAG.sub(lambda m: m.group(0).replace("<", "‹").replace(">", "›"), text)
+    # No angle bracket inside data: a chunk or a message can then neither close its block
+    # ("</knowledge>", "< /message") nor carry a chat template's control tokens ("<|im_end|>").
+    return text.translate(_ANGLE)
 
 
 def instructions(name: str, handle: str, persona: str) -> str:

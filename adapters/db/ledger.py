@@ -59,7 +59,13 @@ _TIE = (
     .where(_l.id.in_(bindparam("ids", expanding=True)), _l.settlement_id.is_(None))
     .values(settlement_id=bindparam("settlement"))
 )
-_OPEN = select(settlements).where(open_settlement_rows).order_by(_s.id).limit(bindparam("limit"))
+# Those the chain keeps refusing go last, so they never hold up the ones that can land.
+_OPEN = (
+    select(settlements)
+    .where(open_settlement_rows)
+    .order_by(_s.attempts, _s.id)
+    .limit(bindparam("limit"))
+)
 _DONE = (
     update(settlements)
     .where(_s.id == bindparam("sid"), open_settlement_rows)
@@ -141,6 +147,12 @@ class SqlLedgerRepository:
             return conn.execute(stmt, row).scalar_one_or_none() is not None
 
         return await self._s.run(work)
+
+    async def lock_balance(self, holder_id: int, token_id: int) -> None:
+        # An upsert of +0 takes the row lock even when the holder has no row yet (a SELECT …
+        # FOR UPDATE would lock nothing then); SQLite's writers are one at a time anyway.
+        row = {"holder_id": holder_id, "token_id": token_id, "balance": 0}
+        await self._s.run(lambda c: c.execute(prepared(c, "holdings.credit", _credit), row))
 
     async def adjust(self, holder_id: int, token_id: int, delta: int) -> int | None:
         params = {"holder": holder_id, "token": token_id, "delta": delta}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 from alembic import command
@@ -16,6 +17,20 @@ from adapters.db.engine import Database
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+# Alembic runs a migration through module-level proxies (``alembic.context``, ``alembic.op``):
+# two databases migrated at once in one process, each on its own worker thread, would swap
+# them under each other (KeyError: 'script' / 'config'). One migration at a time per process.
+_ONE_AT_A_TIME = threading.Lock()
+
+
+def _upgrade(connection: Connection, revision: str) -> None:
+    with _ONE_AT_A_TIME:
+        command.upgrade(_config(connection), revision)
+
+
+def _downgrade(connection: Connection, revision: str) -> None:
+    with _ONE_AT_A_TIME:
+        command.downgrade(_config(connection), revision)
 
 
 def _config(connection: Connection | None = None) -> Config:
@@ -40,7 +55,7 @@ async def current_revision(database: Database) -> str | None:
 
 async def upgrade(database: Database, revision: str = "head") -> str | None:
     """Bring the schema to ``revision`` and return the revision it is at afterwards."""
-    await database.execute(lambda conn: command.upgrade(_config(conn), revision))
+    await database.execute(lambda conn: _upgrade(conn, revision))
     at = await current_revision(database)
     log.info("database schema at revision %s (%s)", at, database.dialect)
     return at
@@ -48,4 +63,4 @@ async def upgrade(database: Database, revision: str = "head") -> str | None:
 
 async def downgrade(database: Database, revision: str) -> None:
     """Step the schema back to ``revision`` ("base" empties it)."""
-    await database.execute(lambda conn: command.downgrade(_config(conn), revision))
+    await database.execute(lambda conn: _downgrade(conn, revision))

@@ -70,6 +70,9 @@ def query_terms(query: str) -> str:
     return " ".join(list(unique)[:MAX_TERMS])
 
 
+CONSISTENCY = timedelta(seconds=2)
+
+
 class LanceKnowledgeStore:
     """Each creator's chunks in their own LanceDB table; see the module docstring."""
 
@@ -99,7 +102,9 @@ class LanceKnowledgeStore:
     ) -> LanceKnowledgeStore:
         """The store kept in the folder ``path`` (created if missing); see the module doc."""
         await asyncio.to_thread(path.mkdir, parents=True, exist_ok=True)
-        db = await lancedb.connect_async(str(path))
+        # Several bot processes (on PostgreSQL) share this folder: each sees what another
+        # added or removed within a couple of seconds, at the cost of a version check per read.
+        db = await lancedb.connect_async(str(path), read_consistency_interval=CONSISTENCY)
         return cls(db, vector_index_rows, refresh_rows, quiet)
 
     async def aclose(self) -> None:
@@ -124,20 +129,23 @@ class LanceKnowledgeStore:
     ) -> None:
         """Store a document's chunks, replacing those stored before under its id.
 
-        ``ValueError`` if there is not one vector per chunk, or their dimension differs from
-        the creator's table.
+        ``ValueError`` if there is not one vector per chunk. Vectors of another dimension than
+        the creator's table (the embedding model changed) are dropped with a warning: the
+        chunks are still found by their words.
         """
-        matrix = _matrix(vectors, len(chunks))
+        matrix = await asyncio.to_thread(_matrix, vectors, len(chunks))
         async with self._locks[creator_id]:
             table = await self._table(creator_id)
             dim = matrix.shape[1] if matrix is not None else None
             if table is not None and dim is not None and dim != self._dims[creator_id]:
-                if self._dims[creator_id] is not None:  # checked before anything is deleted
-                    raise ValueError(
-                        f"creator {creator_id}'s knowledge has {self._dims[creator_id]}-"
-                        f"dimensional vectors; these are {dim}-dimensional"
-                    )
-                log.warning("creator %s's knowledge has no vectors: text only", creator_id)
+                log.warning(
+                    "creator %s's knowledge has %s vectors, not %d-dimensional ones: "
+                    "storing these chunks for word search only",
+                    creator_id,
+                    self._dims[creator_id] or "no",
+                    dim,
+                )
+                matrix = None
             if table is not None:
                 # Delete first: a retried ingest must never leave two copies.
                 await table.delete(f"document_id = {int(document_id)}")

@@ -20,6 +20,7 @@ from collections.abc import AsyncGenerator, Sequence
 from typing import Literal, cast
 
 import openai
+from openai import omit
 from openai.types.chat import ChatCompletionChunk, ChatCompletionMessageParam
 
 from core.ai_ports import ChatMessage, ModelError
@@ -66,9 +67,11 @@ class OpenAICompatibleModel:
         *,
         timeout: float = 30.0,
         max_retries: int = 2,
+        max_tokens: int | None = None,
     ) -> None:
         self._model = model
         self._timeout = timeout
+        self._max_tokens = max_tokens
         self._client = _client(base_url, api_key, timeout, max_retries)
 
     @property
@@ -88,13 +91,17 @@ class OpenAICompatibleModel:
         ``ModelError`` when the server cannot be reached, refuses, times out, breaks off or
         sends nothing to say. Closing the generator early closes the HTTP stream.
         """
+        # The first piece is due within ``timeout``, retries included: a fan is waiting.
+        first_due = asyncio.get_running_loop().time() + self._timeout
         try:
-            response = await self._client.chat.completions.create(
-                model=self._model,
-                messages=[_message(m) for m in messages],
-                temperature=temperature,
-                stream=True,
-            )
+            async with asyncio.timeout_at(first_due):
+                response = await self._client.chat.completions.create(
+                    model=self._model,
+                    messages=[_message(m) for m in messages],
+                    temperature=temperature,
+                    stream=True,
+                    max_tokens=self._max_tokens if self._max_tokens is not None else omit,
+                )
         except Exception as exc:
             raise self._error("could not start an answer", exc) from exc
         answered = False
@@ -103,7 +110,10 @@ class OpenAICompatibleModel:
                 try:
                     # The SDK's read timeout does not fire on servers that keep the line
                     # alive with SSE comments (": ping") but send no tokens; this does.
-                    async with asyncio.timeout(self._timeout):
+                    due = first_due if not answered else None
+                    async with (
+                        asyncio.timeout(self._timeout) if due is None else (asyncio.timeout_at(due))
+                    ):
                         chunk = await anext(response)
                 except StopAsyncIteration:
                     break
@@ -161,6 +171,7 @@ class OpenAICompatibleEmbedder:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self._model = model
+        self._timeout = timeout
         self._batch_size = batch_size
         self._encoding: Literal["float", "base64"] = encoding
         self._client = _client(base_url, api_key, timeout, max_retries)
@@ -184,7 +195,14 @@ class OpenAICompatibleEmbedder:
         """One vector per text, in order; ``ModelError`` if any batch fails or is malformed."""
         vectors: list[list[float]] = []
         for start in range(0, len(texts), self._batch_size):
-            vectors += await self._embed_batch(texts[start : start + self._batch_size])
+            try:
+                # Each batch within ``timeout``, retries included (the SDK's own timeout is
+                # per attempt): a fan's question is waiting on the first.
+                async with asyncio.timeout(self._timeout):
+                    batch = await self._embed_batch(texts[start : start + self._batch_size])
+            except TimeoutError as exc:
+                raise ModelError(f"{self._model} could not embed: timed out") from exc
+            vectors += batch
         return vectors
 
     async def _embed_batch(self, texts: Sequence[str]) -> list[list[float]]:

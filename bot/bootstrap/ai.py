@@ -11,6 +11,9 @@ from core.ports import DocumentReader, Embedder, KnowledgeStore, LanguageModel
 
 @dataclass(frozen=True, slots=True)
 class Ai:
+    """What the clones run on: where knowledge is kept and read from, and the model (None:
+    answers quote the knowledge)."""
+
     store: KnowledgeStore
     reader: DocumentReader
     model: LanguageModel | None
@@ -49,6 +52,7 @@ async def open_ai(
             model=llm.model,
             timeout=llm.timeout,
             max_retries=llm.max_retries,
+            max_tokens=llm.max_tokens,
         )
         stack.push_async_callback(chat.aclose)
         model = chat

@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 
 from bot.conversation.messages import Button, MessageRef, Reply, Responder
 from bot.conversation.texts import t
 from core.clones import AnswerDelta, Answered
 
 log = logging.getLogger(__name__)
+ANSWER_SHOWN = 3500
 
 
 async def stream_answer(
     responder: Responder,
-    parts: AsyncIterator[AnswerDelta | Answered],
+    parts: AsyncGenerator[AnswerDelta | Answered, None],
     buttons: tuple[tuple[Button, ...], ...] = (),
 ) -> Reply | MessageRef:
     """Show an answer as it streams; the final Reply (when nothing was sent yet) or the
@@ -28,27 +30,43 @@ async def stream_answer(
     ref: MessageRef | None = None
     text = ""
     shown_at = 0.0
-    async for part in parts:
-        if isinstance(part, Answered):
-            final = Reply(answer_text(part), buttons)
+    async with aclosing(parts):  # stop the model's stream if showing it fails
+        async for part in parts:
+            if isinstance(part, Answered):
+                return await _show_final(responder, ref, Reply(answer_text(part), buttons))
+            text += part.text
+            if not text.strip():
+                continue
             if ref is None:
-                return final
-            await responder.edit(ref, final)
-            return ref
-        text += part.text
-        if not text.strip():
-            continue
-        if ref is None:
-            ref = await responder.send(Reply(text))
-            shown_at = time.monotonic()
-        elif time.monotonic() - shown_at >= responder.stream_every:
-            shown_at = time.monotonic()
-            try:
-                await responder.edit(ref, Reply(text))
-            except Exception:
-                # A missed intermediate edit only delays the text: the final edit shows it.
-                log.warning("streaming edit failed", exc_info=True)
+                ref = await responder.send(Reply(_shown(text)))
+                shown_at = time.monotonic()
+            elif time.monotonic() - shown_at >= responder.stream_every:
+                shown_at = time.monotonic()
+                try:
+                    await responder.edit(ref, Reply(_shown(text)))
+                except Exception:
+                    # A missed intermediate edit only delays the text: the final edit shows it.
+                    log.warning("streaming edit failed", exc_info=True)
     raise RuntimeError("the answer ended without its result")
+
+
+async def _show_final(
+    responder: Responder, ref: MessageRef | None, final: Reply
+) -> Reply | MessageRef:
+    if ref is None:
+        return final
+    try:
+        await responder.edit(ref, final)
+    except Exception:
+        # The turn is recorded (and paid): the fan must see its answer, in a new message.
+        log.warning("final edit failed; sending the answer anew", exc_info=True)
+        return await responder.send(final)
+    return ref
+
+
+def _shown(text: str) -> str:
+    # Room is kept for the footer (sources, tokens): chat messages are short (4,096 on Telegram).
+    return text if len(text) <= ANSWER_SHOWN else text[: ANSWER_SHOWN - 1] + "…"
 
 
 def answer_text(answer: Answered) -> str:
@@ -63,7 +81,7 @@ def answer_text(answer: Answered) -> str:
         )
         lines = [body]
     else:
-        lines = [answer.text.strip()]
+        lines = [_shown(answer.text.strip())]
         if answer.sources:
             lines.append(t("answer.sources", sources=", ".join(answer.sources)))
     footer = []

@@ -364,6 +364,7 @@ EN: Mapping[str, str] = {
     ),
     "knowledge.removed": "🗑 Forgot #{id} “{title}”.",
     "knowledge.source_text": "typed",
+    "knowledge.characters": "{count:,} characters",
     # --- console frontend --------------------------------------------------------------------
     "console.banner": (
         "one-bot console — you are “{person}”. /as NAME switches person, /help lists "

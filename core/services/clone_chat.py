@@ -12,14 +12,21 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from core.ai_ports import Embedder, KnowledgeStore, LanguageModel, ModelError
 from core.clones import AnswerDelta, Answered
-from core.errors import AnswerInterrupted, InsufficientTokens, InvalidInput, Reason, TooManyMessages
+from core.errors import (
+    AnswerInterrupted,
+    CloneLocked,
+    InsufficientTokens,
+    InvalidInput,
+    Reason,
+    TooManyMessages,
+)
 from core.knowledge import KnowledgeChunk
 from core.model import Counter, EventType, UserRef
 from core.ports import Clock, UnitOfWork, UnitOfWorkFactory
@@ -33,6 +40,8 @@ log = logging.getLogger(__name__)
 
 QUESTION_MAX = 4000
 ANSWER_KEPT = 4000  # characters of an answer kept in the turn's event (history, audit)
+# Characters of earlier turns sent along (about 3k model tokens): small models have 8k.
+HISTORY_CHARS = 12_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,51 +77,122 @@ class CloneChat:
 
     async def ask(
         self, who: UserRef, handle: str, question: str
-    ) -> AsyncIterator[AnswerDelta | Answered]:
+    ) -> AsyncGenerator[AnswerDelta | Answered, None]:
         """The answer to ``question``: pieces as they stream, then one ``Answered``.
 
         Refusals come before anything is yielded: InvalidInput, CreatorNotFound, CloneLocked,
-        CloneUnavailable, TooManyMessages. Without a model, or when the model fails before its
-        first word, the answer quotes the knowledge (``Answered.offline``). If the model fails
-        mid-answer, AnswerInterrupted is raised and nothing is recorded.
+        CloneUnavailable, TooManyMessages. The cost is taken before the model is asked (so two
+        questions at once cannot both spend the same tokens) and given back if no real answer
+        comes: the model fails before its first word (the answer then quotes the knowledge,
+        ``Answered.model_failed``), the knowledge has nothing to quote, the model breaks off
+        mid-answer (AnswerInterrupted), or anything else goes wrong. Without a model the answer
+        quotes the knowledge (``Answered.offline``) and counts like any other.
         """
         question = clean_text(question, "message", QUESTION_MAX, multiline=True)
         if not question:
             raise InvalidInput(Reason.TEXT_REQUIRED)
+        turn = uuid.uuid4().hex  # names this turn's ledger movements, so each happens once
         async with self._uow() as uow:
             access = await check_access(uow, self._clock, who, handle)
             self._count_message(access.user_id)
             history = await self._history(uow, access)
+            charged = await self._charge(uow, access, turn)
             await uow.commit()
-        chunks = await self._retrieve(access, question)
-        text = ""
-        model_failed = False
-        if self._model is not None:
-            messages = build_messages(
-                access.creator.name,
-                access.creator.handle or "",
-                access.settings.persona,
-                history,
-                chunks,
-                question,
+        recorded = False
+        try:
+            chunks = await self._retrieve(access, question)
+            text, model_failed = "", False
+            if self._model is not None:
+                async for piece in self._stream(access, history, chunks, question):
+                    text += piece
+                    yield AnswerDelta(piece)
+                model_failed = not text.strip()
+            quotes: list[tuple[str, str]] = []
+            if self._model is None or model_failed:
+                quotes = offline_answer(question, chunks)
+                text = "\n".join(f"“{quote}” — {title}" for quote, title in quotes)
+            answered = await self._record(
+                access, turn, question, text, chunks, quotes, model_failed, charged
             )
-            try:
-                stream = self._model.stream(messages, access.settings.temperature)
-                async with aclosing(stream):  # a fan who stops listening closes the request
-                    async for piece in stream:
-                        text += piece
-                        yield AnswerDelta(piece)
-            except ModelError:
-                if text:
-                    log.warning("model stopped mid-answer for @%s", handle, exc_info=True)
-                    raise AnswerInterrupted() from None
-                log.warning("model unavailable; answering offline", exc_info=True)
-                model_failed = True
-        quotes: list[tuple[str, str]] = []
-        if self._model is None or model_failed:
-            quotes = offline_answer(question, chunks)
-            text = "\n".join(f"“{quote}” — {title}" for quote, title in quotes)
-        yield await self._record(access, question, text, chunks, quotes, model_failed)
+            recorded = True
+        finally:
+            if not recorded and charged:
+                await self._refund(access, turn, charged)
+        yield answered
+
+    async def _stream(
+        self,
+        access: Access,
+        history: list[tuple[str, str]],
+        chunks: list[KnowledgeChunk],
+        question: str,
+    ) -> AsyncIterator[str]:
+        # The model's pieces; nothing at all when it fails before its first word.
+        assert self._model is not None
+        creator = access.creator
+        messages = build_messages(
+            creator.name, creator.handle or "", access.settings.persona, history, chunks, question
+        )
+        started = False
+        try:
+            stream = self._model.stream(messages, access.settings.temperature)
+            async with aclosing(stream):  # a fan who stops listening closes the request
+                async for piece in stream:
+                    started = True
+                    yield piece
+        except ModelError:
+            if started:
+                log.warning("model stopped mid-answer for @%s", creator.handle, exc_info=True)
+                raise AnswerInterrupted() from None
+            log.warning("model unavailable; answering from the knowledge", exc_info=True)
+
+    async def _charge(self, uow: UnitOfWork, access: Access, turn: str) -> int:
+        cost = access.settings.cost
+        if not (access.pays and cost and access.token is not None):
+            return 0
+        try:
+            await move_tokens(
+                uow,
+                self._clock,
+                token_id=access.token.id,
+                holder_id=access.user_id,
+                amount=-cost,
+                kind="clone_cost",
+                reference=f"clone:{turn}:cost",
+                settle_later=True,
+            )
+        except InsufficientTokens:
+            # Spent elsewhere since the gate was checked (another question at the same time).
+            held = (await uow.ledger.holdings(access.user_id)).get(access.token.id, 0)
+            needed = max(access.settings.gate, cost)
+            raise CloneLocked(
+                handle=access.creator.handle, symbol=access.token.symbol, needed=needed, held=held
+            ) from None
+        return cost
+
+    async def _refund(self, access: Access, turn: str, amount: int) -> None:
+        assert access.token is not None
+        try:
+            async with self._uow() as uow:
+                await move_tokens(
+                    uow,
+                    self._clock,
+                    token_id=access.token.id,
+                    holder_id=access.user_id,
+                    amount=amount,
+                    kind="clone_refund",
+                    reference=f"clone:{turn}:refund",
+                    settle_later=True,
+                )
+                await uow.commit()
+        except Exception:
+            log.critical(
+                "clone turn %s: the cost of %d was NOT given back to user %d",
+                turn,
+                amount,
+                access.user_id,
+                exc_info=True,
+            )
 
     def _count_message(self, user_id: int) -> None:
         # Per process: enough to stop one fan flooding a model (a fan's chat is served in order).
@@ -139,10 +219,15 @@ class CloneChat:
             access.user_id,
             self._limits.history_turns,
         )
-        return [
-            (str(e.metadata.get("question", "")), str(e.metadata.get("answer", "")))
-            for e in reversed(turns)
-        ]
+        history: list[tuple[str, str]] = []
+        size = 0
+        for event in turns:  # newest first: the oldest turns give way to the context budget
+            turn = (str(event.metadata.get("question", "")), str(event.metadata.get("answer", "")))
+            size += len(turn[0]) + len(turn[1])
+            if size > HISTORY_CHARS and history:
+                break
+            history.append(turn)
+        return history[::-1]
 
     async def _retrieve(self, access: Access, question: str) -> list[KnowledgeChunk]:
         vector = None
@@ -156,35 +241,35 @@ class CloneChat:
     async def _record(
         self,
         access: Access,
+        turn: str,
         question: str,
         text: str,
         chunks: list[KnowledgeChunk],
         quotes: list[tuple[str, str]],
         model_failed: bool,
+        charged: int,
     ) -> Answered:
-        offline = self._model is None or model_failed
+        # A real answer keeps its cost and earns the reward; a fallback is free and earns none.
+        useful = bool(text.strip()) and not model_failed
         settings = access.settings
-        turn = uuid.uuid4().hex  # names this turn's ledger movements, so each happens once
         async with self._uow() as uow:
             clone = await ensure_clone(uow, self._clock, access.creator)
-            charged = rewarded = 0
-            earned = await self._earned_today(uow, clone.id, access.user_id)
+            rewarded = 0
             if access.pays and access.token is not None:
                 token_id = access.token.id
-                if settings.cost:
-                    charged = await self._charge(uow, access, token_id, settings.cost, turn)
-                rewarded = max(0, min(settings.reward, self._limits.daily_reward_cap - earned))
+                # One fan's turns with one clone record one after another, so two cannot both
+                # read the same day's total and both be rewarded past the cap.
+                await uow.ledger.lock_balance(access.user_id, token_id)
+                if charged and not useful:
+                    await self._move(uow, access, charged, "clone_refund", f"clone:{turn}:refund")
+                    charged = 0
+                earned = await self._earned_today(uow, clone.id, access.user_id)
+                if useful:
+                    rewarded = max(0, min(settings.reward, self._limits.daily_reward_cap - earned))
                 if rewarded:
-                    await move_tokens(
-                        uow,
-                        self._clock,
-                        token_id=token_id,
-                        holder_id=access.user_id,
-                        amount=rewarded,
-                        kind="clone_reward",
-                        reference=f"clone:{turn}:reward",
-                        settle_later=True,
-                    )
+                    await self._move(uow, access, rewarded, "clone_reward", f"clone:{turn}:reward")
+            else:
+                earned = 0
             await log_event(
                 uow,
                 self._clock,
@@ -195,7 +280,7 @@ class CloneChat:
                     "turn": turn,
                     "question": question,
                     "answer": text[:ANSWER_KEPT],
-                    "model": "offline" if offline else getattr(self._model, "name", "model"),
+                    "model": "offline" if not self._model or model_failed else self._model.name,
                     "documents": sorted({c.document_id for c in chunks}),
                     "charged": charged,
                     "rewarded": rewarded,
@@ -211,36 +296,30 @@ class CloneChat:
         return Answered(
             text=text,
             handle=access.creator.handle or "",
-            offline=offline,
+            offline=self._model is None or model_failed,
             model_failed=model_failed,
             sources=tuple(dict.fromkeys(c.title for c in chunks)),
             quotes=tuple(quotes),
             symbol=access.token.symbol if access.token else None,
             charged=charged,
             rewarded=rewarded,
-            reward_capped=access.pays and rewarded < settings.reward,
+            reward_capped=useful and access.pays and rewarded < settings.reward,
         )
 
-    async def _charge(
-        self, uow: UnitOfWork, access: Access, token_id: int, cost: int, turn: str
-    ) -> int:
-        try:
-            await move_tokens(
-                uow,
-                self._clock,
-                token_id=token_id,
-                holder_id=access.user_id,
-                amount=-cost,
-                kind="clone_cost",
-                reference=f"clone:{turn}:cost",
-                settle_later=True,
-            )
-        except InsufficientTokens:
-            # Checked before the answer; only a spend elsewhere since then gets here. The
-            # answer was shown, so the turn is recorded, uncharged, rather than lost.
-            log.warning("user %d could no longer pay %d for a clone turn", access.user_id, cost)
-            return 0
-        return cost
+    async def _move(
+        self, uow: UnitOfWork, access: Access, amount: int, kind: str, reference: str
+    ) -> None:
+        assert access.token is not None
+        await move_tokens(
+            uow,
+            self._clock,
+            token_id=access.token.id,
+            holder_id=access.user_id,
+            amount=amount,
+            kind=kind,
+            reference=reference,
+            settle_later=True,
+        )
 
     async def _earned_today(self, uow: UnitOfWork, clone_id: int, user_id: int) -> int:
         # Each turn carries the day's running total, so one row tells it.

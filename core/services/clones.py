@@ -72,7 +72,8 @@ async def check_access(uow: UnitOfWork, clock: Clock, who: UserRef, handle: str)
     token = await token_of(uow, creator.id)
     is_owner = Relation.OWNS in await uow.connections.relations(user_id, creator.id)
     access = Access(user_id, creator, clone, settings, token, is_owner)
-    needed = max(settings.gate, settings.cost)
+    # Without a token there is nothing to charge: only the gate decides.
+    needed = settings.gate if token is None else max(settings.gate, settings.cost)
     if is_owner or needed == 0:
         return access
     if token is None:

@@ -13,7 +13,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from core.ai_ports import DocumentReader, Embedder, KnowledgeStore, UnreadableDocument
+from core.ai_ports import (
+    DocumentReader,
+    Embedder,
+    KnowledgeStore,
+    ModelError,
+    UnreadableDocument,
+)
 from core.errors import (
     DocumentTooLarge,
     DocumentUnreadable,
@@ -83,6 +89,7 @@ class KnowledgeService:
 
     @property
     def limits(self) -> KnowledgeLimits:
+        """File size, text length and chunking limits this service applies."""
         return self._limits
 
     async def accept_file(
@@ -126,7 +133,9 @@ class KnowledgeService:
         """Teach the clone a file (.txt, .md, .pdf); DocumentRefused subclasses if unusable."""
         kind = await self.accept_file(who, file_name, mime_type, len(data))
         try:
-            text = normalise(await self._reader.read(kind, data))
+            raw = await self._reader.read(kind, data)
+            # Megabytes of text: tidied off the event loop.
+            text = await asyncio.to_thread(normalise, raw) if len(raw) > 50_000 else normalise(raw)
         except UnreadableDocument:
             raise DocumentUnreadable(name=_title(file_name)) from None
         if not text:
@@ -174,7 +183,11 @@ class KnowledgeService:
             raise
         async with self._uow() as uow:
             entity = await uow.entities.get(document_id)
-            assert entity is not None
+            if entity is None:  # removed (from another chat) while it was being learned
+                await uow.commit()
+                await self._store.remove(creator.id, document_id)
+                raise KnowledgeNotFound(document_id=document_id)
+            now = self._clock.now()
             await uow.entities.update(document_id, {**entity.properties, "complete": True}, now)
             await uow.counters.add(creator.id, Counter.CONTENT, 1)
             await log_event(
@@ -194,7 +207,12 @@ class KnowledgeService:
             return None
         vectors: list[list[float]] = []
         for start in range(0, len(chunks), EMBED_BATCH):
-            vectors += await self._embedder.embed(chunks[start : start + EMBED_BATCH])
+            try:
+                vectors += await self._embedder.embed(chunks[start : start + EMBED_BATCH])
+            except ModelError:
+                # Knowledge found by its words is better than none: the creator keeps it.
+                log.warning("embedding failed: storing this document for word search only")
+                return None
             # Embedding is the slow part; storing is quick, so it shows as the last step.
             await progress(min(start + EMBED_BATCH, len(chunks)) * 9 // 10, len(chunks))
         return vectors
@@ -262,4 +280,4 @@ def _title(text: str) -> str:
         title = clean_text(text, "title", 10_000)
     except InvalidInput:
         title = "".join(ch for ch in text if ch.isprintable())
-    return (title[: TITLE_MAX - 1] + "…") if len(title) > TITLE_MAX else (title or "untitled")
+    return (title[: TITLE_MAX - 1] + "…") if len(title) > TITLE_MAX else (title or "…")

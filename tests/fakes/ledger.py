@@ -44,6 +44,9 @@ class FakeLedgerRepository:
         self._db.ledger[reference] = row
         return True
 
+    async def lock_balance(self, holder_id: int, token_id: int) -> None:
+        return None  # the fakes' units of work run one at a time
+
     async def adjust(self, holder_id: int, token_id: int, delta: int) -> int | None:
         balance = self._db.holdings.get((holder_id, token_id), 0) + delta
         if balance < 0:
@@ -90,6 +93,7 @@ class FakeLedgerRepository:
             for i, row in sorted(self._db.settlements.items())
             if row.state == "open"
         ]
+        found.sort(key=lambda s: (s.attempts, s.id))
         return found[:limit]
 
     async def settlement_done(self, settlement_id: int, tx: str | None, now: datetime) -> bool:

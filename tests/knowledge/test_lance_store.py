@@ -202,9 +202,11 @@ async def test_concurrent_adds_to_one_creator(store: LanceKnowledgeStore) -> Non
 async def test_vector_dimensions_and_missing_vectors(store: LanceKnowledgeStore) -> None:
     await store.add(CREATOR, 1, "With", RECIPES, [axis(0), axis(1), axis(2)])
 
-    with pytest.raises(ValueError, match="8-dimensional"):
-        await store.add(CREATOR, 1, "Other model", ["x"], [[1.0, 0.0]])
-    assert await store.count(CREATOR) == 3  # nothing was deleted
+    # Another embedding model's vectors: the chunks are kept for word search only.
+    await store.add(CREATOR, 9, "Other model", ["Xylophones ring."], [[1.0, 0.0]])
+    assert await store.count(CREATOR) == 4
+    assert [c.title for c in await store.search(CREATOR, "xylophones", 3)] == ["Other model"]
+    await store.remove(CREATOR, 9)
     with pytest.raises(ValueError, match="one per chunk"):
         await store.add(CREATOR, 2, "Short", ["a", "b"], [axis(0)])
     with pytest.raises(ValueError, match="same dimension"):
@@ -233,8 +235,8 @@ async def test_knowledge_survives_a_restart(tmp_path: Path) -> None:
         assert await again.count(CREATOR) == 3
         assert (await again.search(CREATOR, "sourdough", 1))[0].position == 0
         assert (await again.search(CREATOR, "legs", 1, axis(2)))[0].position == 2
-        with pytest.raises(ValueError, match="8-dimensional"):
-            await again.add(CREATOR, 2, "Other", ["x"], [[1.0]])
+        await again.add(CREATOR, 2, "Other", ["x"], [[1.0]])  # kept, for words only
+        assert await again.count(CREATOR) == 4
         # The rows the first store left unindexed (it closed before its refresh) are indexed.
         await again.wait_idle()
         table = await again._table(CREATOR)

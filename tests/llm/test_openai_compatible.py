@@ -35,7 +35,10 @@ async def make_model(llm_server: LocalLLMServer) -> AsyncIterator[MakeModel]:
     made: list[OpenAICompatibleModel] = []
 
     def make(
-        timeout: float = 5.0, max_retries: int = 2, base_url: str | None = None
+        timeout: float = 5.0,
+        max_retries: int = 2,
+        base_url: str | None = None,
+        max_tokens: int | None = None,
     ) -> OpenAICompatibleModel:
         model = OpenAICompatibleModel(
             base_url or llm_server.base_url,
@@ -43,6 +46,7 @@ async def make_model(llm_server: LocalLLMServer) -> AsyncIterator[MakeModel]:
             "local-chat",
             timeout=timeout,
             max_retries=max_retries,
+            max_tokens=max_tokens,
         )
         made.append(model)
         return model
@@ -188,6 +192,26 @@ async def test_a_hang_times_out(llm_server: LocalLLMServer, make_model: MakeMode
     with pytest.raises(ModelError, match="timed out"):
         await pieces(make_model(timeout=0.5, max_retries=0))
     assert time.monotonic() - start < 2.0
+
+
+async def test_the_first_word_is_due_within_the_timeout_retries_included(
+    llm_server: LocalLLMServer, make_model: MakeModel
+) -> None:
+    llm_server.always(hang=True)
+    start = time.monotonic()
+    with pytest.raises(ModelError, match="timed out"):
+        await pieces(make_model(timeout=0.5, max_retries=3))
+    assert time.monotonic() - start < 1.2  # not 4 × 0.5 s
+
+
+async def test_the_longest_answer_is_asked_for(
+    llm_server: LocalLLMServer, make_model: MakeModel
+) -> None:
+    await pieces(make_model(max_tokens=123))
+    assert llm_server.last_chat is not None
+    assert llm_server.last_chat.body["max_tokens"] == 123
+    await pieces(make_model())
+    assert "max_tokens" not in llm_server.last_chat.body
 
 
 async def test_a_stream_that_stalls_times_out(
@@ -401,6 +425,17 @@ async def test_an_embedding_hang_times_out(
     llm_server.script_embeddings(hang=True)
     with pytest.raises(ModelError, match="timed out"):
         await make_embedder(timeout=0.5, max_retries=0).embed(["anything"])
+
+
+async def test_an_embedding_hang_with_retries_ends_within_the_timeout(
+    llm_server: LocalLLMServer, make_embedder: MakeEmbedder
+) -> None:
+    llm_server.script_embeddings(hang=True)
+    llm_server.script_embeddings(hang=True)
+    start = time.monotonic()
+    with pytest.raises(ModelError, match="timed out"):
+        await make_embedder(timeout=0.5, max_retries=3).embed(["anything"])
+    assert time.monotonic() - start < 1.2
 
 
 async def test_an_unreachable_embedder_is_a_model_error() -> None:

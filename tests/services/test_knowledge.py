@@ -140,3 +140,21 @@ def creator_id(store: FakeStore) -> int:
     return next(
         e.id for e in store.entities.values() if e.type == "creator" and e.handle == "alice"
     )
+
+
+async def test_an_item_removed_while_it_is_learned_leaves_no_chunks(
+    services: Services, knowledge_store: FakeKnowledgeStore, store: FakeStore
+) -> None:
+    await alice_token(services)
+    removed: list[int] = []
+
+    async def remove_it_midway(done: int, total: int) -> None:
+        if done == 0 and not removed:
+            _, items = await services.knowledge.list(ALICE)
+            removed.append((await services.knowledge.remove(ALICE, str(items[0].id))).id)
+
+    with pytest.raises(KnowledgeNotFound):
+        await services.knowledge.add_text(ALICE, NOTES, remove_it_midway)
+    assert removed
+    assert await knowledge_store.count(creator_id(store)) == 0
+    assert (await services.knowledge.list(ALICE))[1] == []

@@ -326,3 +326,19 @@ async def test_a_replayed_movement_changes_nothing(world: World) -> None:
     assert await replay(5, "move:1") is False
     assert world.store.holdings[world.bob, world.alice.id] == 0
     assert len(world.store.ledger) == 2
+
+
+async def test_a_settlement_the_chain_keeps_refusing_does_not_hold_up_newer_ones(
+    world: World,
+) -> None:
+    # Bob's ledger says 5, but his chain balance was burned behind the ledger's back.
+    await world.bought(world.bob, world.alice, 5)
+    await world.chain.burn(world.alice.address, WALLETS.custodial_address(world.bob), 5, "gone")
+    await world.move(world.bob, world.alice, -5)  # a burn that can never land
+    for _ in range(3):
+        await world.settlement().settle(limit=1)
+    await world.move(world.dave, world.alice, 7)  # a later settlement that can
+    await world.settlement().settle(limit=1)
+    assert world.on_chain(world.dave, world.alice) == 7
+    states = sorted((row.state, row.attempts) for row in world.store.settlements.values())
+    assert states == [("done", 0), ("open", 3)]

@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 
 def _size(characters: int) -> str:
-    return f"{characters:,} characters"
+    return t("knowledge.characters", count=characters)
 
 
 def _added(info: DocumentInfo) -> Reply:
@@ -53,21 +53,24 @@ async def knowledge(ctx: Context) -> Reply | MessageRef:
         return Reply("\n".join(lines))
     if action == "add" and rest:
         progress = Progress(ctx.responder, "knowledge.progress", name=rest.split("\n")[0][:40])
-        return await _learning(progress, service.add_text(ctx.who, rest, progress))
+        return await _learning(ctx, progress, service.add_text(ctx.who, rest, progress))
     if action == "remove" and rest:
         info = await service.remove(ctx.who, rest)
         return Reply(t("knowledge.removed", id=info.id, title=info.title))
     raise UsageError()
 
 
-async def _learning(progress: Progress, work: Awaitable[DocumentInfo]) -> Reply | MessageRef:
+async def _learning(
+    ctx: Context, progress: Progress, work: Awaitable[DocumentInfo]
+) -> Reply | MessageRef:
     # The outcome replaces the progress message, whether it is success or a refusal.
     try:
         info = await work
     except DomainError as error:
         return await progress.finish(Reply(t("error.prefix", message=error_text(error))))
     except Exception:
-        log.exception("learning failed")
+        incoming = ctx.incoming
+        log.exception("learning failed (platform=%s user=%s)", incoming.platform, incoming.user_id)
         return await progress.finish(Reply(t("apology")))
     return await progress.finish(_added(info))
 
@@ -92,7 +95,7 @@ async def document(ctx: Context) -> Reply | MessageRef:
             ctx.who, attachment.file_name, attachment.mime_type, data, progress
         )
 
-    return await _learning(progress, read_and_learn())
+    return await _learning(ctx, progress, read_and_learn())
 
 
 COMMANDS = (Command("knowledge", knowledge, audience="creator"),)
