@@ -26,6 +26,8 @@ from pydantic import (
     model_validator,
 )
 
+from bot.journey_defaults import DEFAULT_STEPS
+
 ENV_PREFIX = "ONE_BOT__"
 _WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.yaml"
@@ -217,6 +219,60 @@ class ClonesSettings(_Section):
     history_turns: int = Field(default=10, ge=0, le=50)
 
 
+class JourneyStepSettings(_Section):
+    kind: Literal["question", "report", "payment_gate", "message", "rating", "referral"]
+    # Hours before this step (after the previous one; the first: after the follow).
+    wait_hours: float = Field(default=0.0, ge=0, le=24 * 90)
+    text: str = Field(min_length=1, max_length=1500)
+    buttons: tuple[Literal["buy", "chat", "follow"], ...] = ()
+    # payment_gate
+    amount_usd: int = Field(default=100, ge=1, le=100_000)
+    remind_every_hours: float = Field(default=24.0, gt=0, le=24 * 30)
+    deadline_hours: float = Field(default=24.0 * 7, gt=0, le=24 * 90)
+    reminder_text: str = ""
+    ended_text: str = ""
+    # report
+    report_text: str = ""
+
+
+def _default_steps(given: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        name: {**defaults, **(given.get(name) or {})} for name, defaults in DEFAULT_STEPS.items()
+    }
+
+
+class JourneysSettings(_Section):
+    # 1 = real time; 86400 makes a day of the journey pass in a second (demos, tests).
+    time_scale: float = Field(default=1.0, gt=0, le=10_000_000)
+    # Seconds between engine ticks, and runs performed per tick's transaction.
+    tick_every: float = Field(default=1.0, gt=0, le=3600)
+    batch: int = Field(default=200, ge=1, le=10_000)
+    # Seconds a claimed run (or outbox message) is one process's before another may take it.
+    lease: float = Field(default=60.0, ge=1, le=3600)
+    # Seconds between drains of the outbox (journey steps, broadcasts), and messages claimed
+    # per drain (sent 8 at a time, at the platforms' pace).
+    outbox_every: float = Field(default=1.0, gt=0, le=3600)
+    outbox_batch: int = Field(default=100, ge=1, le=10_000)
+    # Tokens a fan earns when a new person joins through their share link.
+    referral_reward: int = Field(default=25, ge=0, le=1_000_000)
+    # Each step may be given in part: what is not given comes from the built-in journey.
+    steps: dict[str, JourneyStepSettings] = Field(
+        default_factory=lambda: {
+            name: JourneyStepSettings(**step) for name, step in _default_steps({}).items()
+        }
+    )
+
+    @field_validator("steps", mode="before")
+    @classmethod
+    def _over_defaults(cls, value: object) -> object:
+        if not isinstance(value, Mapping):
+            return value
+        unknown = sorted(set(value) - set(DEFAULT_STEPS))
+        if unknown:
+            raise ValueError(f"unknown steps {unknown}; the steps are {', '.join(DEFAULT_STEPS)}")
+        return _default_steps(value)
+
+
 class WebSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
@@ -245,6 +301,7 @@ class Settings(_Section):
     llm: LlmSettings = LlmSettings()
     knowledge: KnowledgeSettings = KnowledgeSettings()
     clones: ClonesSettings = ClonesSettings()
+    journeys: JourneysSettings = JourneysSettings()
     web: WebSettings = WebSettings()
     console: ConsoleSettings = ConsoleSettings()
     logging: LoggingSettings = LoggingSettings()

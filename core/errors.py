@@ -189,6 +189,8 @@ class Reason(StrEnum):
     NUMBER_INVALID = "number_invalid"
     TEMPERATURE_INVALID = "temperature_invalid"
     TEXT_REQUIRED = "text_required"
+    STEP_INVALID = "step_invalid"
+    HOURS_INVALID = "hours_invalid"
 
 
 class InvalidInput(DomainError):

@@ -73,6 +73,13 @@ class EventType(StrEnum):
     CLONE_UPDATED = "clone_updated"
     KNOWLEDGE_ADDED = "knowledge_added"
     KNOWLEDGE_REMOVED = "knowledge_removed"
+    JOURNEY_STARTED = "journey_started"
+    JOURNEY_STEP = "journey_step"
+    JOURNEY_FAILED = "journey_failed"
+    JOURNEY_STOPPED = "journey_stopped"
+    JOURNEY_ANSWERED = "journey_answered"
+    JOURNEY_RATED = "journey_rated"
+    REFERRAL_JOINED = "referral_joined"
 
 
 @dataclass(frozen=True, slots=True)

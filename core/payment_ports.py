@@ -54,6 +54,11 @@ class PurchaseRepository(Protocol):
         """Ids of purchases a step is still owed to (paid and not settled, or not yet told)."""
         ...
 
+    async def completed_since(self, fan_id: int, token_id: int, since: datetime) -> int:
+        """Tokens of ``token_id`` this fan bought and received in purchases started at or
+        after ``since`` (a journey's payment gate asks this)."""
+        ...
+
 
 class WebhookRepository(Protocol):
     """Provider event ids already processed (``processed_webhooks``), and reversals that

@@ -21,6 +21,7 @@ from core.ai_ports import (
     ModelError,
     UnreadableDocument,
 )
+from core.journey_ports import JourneyRepository, OutboxRepository
 from core.ledger_ports import LedgerRepository, TokenChain, Wallets
 from core.model import Entity, EntityType, Event, Identity, Relation, Status
 from core.payment_ports import (
@@ -227,6 +228,10 @@ class UnitOfWork(Protocol):
     def purchases(self) -> PurchaseRepository: ...
     @property
     def webhooks(self) -> WebhookRepository: ...
+    @property
+    def journeys(self) -> JourneyRepository: ...
+    @property
+    def outbox(self) -> OutboxRepository: ...
 
     async def __aenter__(self) -> Self: ...
 
@@ -254,11 +259,13 @@ __all__ = [
     "EntityRepository",
     "EventRepository",
     "IdentityRepository",
+    "JourneyRepository",
     "KnowledgeStore",
     "LanguageModel",
     "LedgerRepository",
     "ModelError",
     "Notifier",
+    "OutboxRepository",
     "PaymentGateway",
     "PurchaseRepository",
     "TokenChain",

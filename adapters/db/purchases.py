@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, select, update
+from sqlalchemy import Connection, Row, bindparam, func, select, update
 
 from adapters.db.engine import Session
 from adapters.db.schema import held_reversals, processed_webhooks, purchase_due, purchases
@@ -72,6 +72,14 @@ def _purchase(row: Row[Any]) -> Purchase:
     )
 
 
+_COMPLETED_SINCE = select(func.sum(purchases.c.amount)).where(
+    purchases.c.fan_id == bindparam("fan"),
+    purchases.c.created_at >= bindparam("since"),
+    purchases.c.token_id == bindparam("token"),
+    purchases.c.state == PurchaseState.COMPLETED.value,
+)
+
+
 class SqlPurchaseRepository:
     def __init__(self, session: Session) -> None:
         self._s = session
@@ -127,6 +135,11 @@ class SqlPurchaseRepository:
 
     async def unfinished(self, limit: int) -> list[int]:
         return list(await self._s.run(lambda c: c.execute(_DUE, {"limit": limit}).scalars().all()))
+
+    async def completed_since(self, fan_id: int, token_id: int, since: datetime) -> int:
+        params = {"fan": fan_id, "token": token_id, "since": to_millis(since)}
+        total = await self._s.run(lambda c: c.execute(_COMPLETED_SINCE, params).scalar_one())
+        return int(total or 0)
 
 
 def _first_time(conn: Connection) -> Any:

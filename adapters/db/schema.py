@@ -316,3 +316,62 @@ Index(
     sqlite_where=open_settlement_rows,
     postgresql_where=open_settlement_rows,
 )
+
+# The ELEVATE journey (core/journeys.py): one run per fan and creator, the step it is at and
+# when that step is due; and the outbox its messages (and broadcasts) wait in for the sender.
+journey_runs = Table(
+    "journey_runs",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("fan_id", Id, ForeignKey("entities.id", ondelete="CASCADE"), nullable=False),
+    Column("creator_id", Id, ForeignKey("entities.id", ondelete="CASCADE"), nullable=False),
+    Column("step", Integer, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("next_run_at", Millis),
+    Column("attempts", Integer, nullable=False),
+    Column("data", Json, nullable=False),
+    Column("created_at", Millis, nullable=False),
+    Column("updated_at", Millis, nullable=False),
+)
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("person_id", Id, ForeignKey("entities.id", ondelete="CASCADE"), nullable=False),
+    Column("dedupe_key", String(255), nullable=False),
+    Column("message", Json, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("not_before", Millis, nullable=False),
+    Column("last_error", String(500)),
+    Column("batch", String(64)),
+    Column("created_at", Millis, nullable=False),
+    Column("sent_at", Millis),
+)
+# Literals, so that the claims match the partial indexes' WHERE on both engines.
+active_runs = journey_runs.c.state == literal_column("'active'")
+pending_messages = outbox.c.state == literal_column("'pending'")
+# One run per fan and creator; its prefix serves a fan's runs.
+Index("uq_journey_runs_fan_creator", journey_runs.c.fan_id, journey_runs.c.creator_id, unique=True)
+Index("ix_journey_runs_creator", journey_runs.c.creator_id)
+# Claiming due runs and messages walks these from the oldest due: a range of the few active or
+# pending rows, however many finished ones the tables keep. (id orders ties on both engines.)
+Index(
+    "ix_journey_runs_due",
+    journey_runs.c.next_run_at,
+    journey_runs.c.id,
+    sqlite_where=active_runs,
+    postgresql_where=active_runs,
+)
+Index("uq_outbox_dedupe_key", outbox.c.dedupe_key, unique=True)
+Index(
+    "ix_outbox_pending",
+    outbox.c.not_before,
+    outbox.c.id,
+    sqlite_where=pending_messages,
+    postgresql_where=pending_messages,
+)
+# A broadcast's progress counts its rows per state from this index alone.
+Index("ix_outbox_batch", outbox.c.batch, outbox.c.state)
+# A person's messages (and the cascade when a person is deleted) without a scan.
+Index("ix_outbox_person", outbox.c.person_id)

@@ -10,7 +10,9 @@ from adapters.db.connections import SqlConnectionRepository
 from adapters.db.engine import Database, Session
 from adapters.db.entities import SqlEntityRepository
 from adapters.db.events import SqlEventRepository
+from adapters.db.journeys import SqlJourneyRepository
 from adapters.db.ledger import SqlLedgerRepository
+from adapters.db.outbox import SqlOutboxRepository
 from adapters.db.people import SqlCounterRepository, SqlIdentityRepository
 from adapters.db.purchases import SqlPurchaseRepository, SqlWebhookRepository
 
@@ -26,6 +28,8 @@ class SqlUnitOfWork:
     ledger: SqlLedgerRepository
     purchases: SqlPurchaseRepository
     webhooks: SqlWebhookRepository
+    journeys: SqlJourneyRepository
+    outbox: SqlOutboxRepository
 
     def __init__(self, database: Database) -> None:
         self._database = database
@@ -43,6 +47,8 @@ class SqlUnitOfWork:
         self.ledger = SqlLedgerRepository(session)
         self.purchases = SqlPurchaseRepository(session)
         self.webhooks = SqlWebhookRepository(session)
+        self.journeys = SqlJourneyRepository(session)
+        self.outbox = SqlOutboxRepository(session)
         return self
 
     async def __aexit__(

@@ -29,6 +29,7 @@ from adapters.web.server import serve, web_app
 from bot.background import Background
 from bot.bootstrap.ai import Ai, open_ai
 from bot.bootstrap.chain import open_chain
+from bot.bootstrap.journeys import engine_settings, journey_template
 from bot.bootstrap.payments import (
     RECOVERY_TICK_WINDOW,
     RECOVERY_WINDOW,
@@ -41,6 +42,7 @@ from bot.conversation import Router
 from bot.conversation.commands import FILE, PLAIN_TEXT, all_commands
 from bot.conversation.context import Services
 from bot.notifications import ChatNotifier
+from bot.outbox import OutboxSender, SenderSettings
 from bot.settings import Settings, webhook_secret
 from core.ports import (
     Clock,
@@ -53,18 +55,23 @@ from core.ports import (
     UnitOfWorkFactory,
     Wallets,
 )
+from core.services.broadcasts import BroadcastService
 from core.services.clone_chat import ChatLimits, CloneChat
 from core.services.clones import CloneService
 from core.services.creators import CreatorService
 from core.services.events import EventService
 from core.services.follows import FollowService
 from core.services.identities import IdentityService
+from core.services.journey_engine import JourneyEngine
+from core.services.journeys import JourneyService
 from core.services.knowledge import KnowledgeLimits, KnowledgeService
 from core.services.purchases import PurchaseService
 from core.services.saga import PurchaseSaga
 from core.services.settlement import ChainSettlement
 from core.services.tokens import TokenService
 from core.services.wallets import WalletService
+from jobs.journeys import JourneyJobs
+from jobs.outbox import OutboxJobs
 from jobs.purchases import PurchaseJobs
 from jobs.settlement import SettlementJobs
 
@@ -97,6 +104,8 @@ class App:
     notifier: ChatNotifier
     payments: Payments
     chain: TokenChain
+    # Sends what journeys and broadcasts put in the outbox (run by OutboxJobs in servers()).
+    outbox: OutboxSender
     # Routes of the web server beyond /health (payment webhooks, the sandbox checkout page).
     routes: tuple[BaseRoute, ...] = ()
     background: Background = field(default_factory=Background)
@@ -114,10 +123,22 @@ def build_services(
 ) -> Services:
     knowledge = settings.knowledge
     clones = settings.clones
+    engine = JourneyEngine(
+        uow, clock, journey_template(settings.journeys), engine_settings(settings.journeys)
+    )
+    journeys = JourneyService(
+        uow,
+        clock,
+        engine,
+        journey_template(settings.journeys),
+        ai.store,
+        ai.model,
+        referral_reward=settings.journeys.referral_reward,
+    )
     return Services(
         identities=IdentityService(uow, clock),
         creators=CreatorService(uow, clock),
-        follows=FollowService(uow, clock),
+        follows=FollowService(uow, clock, journeys),
         events=EventService(uow, clock),
         tokens=TokenService(uow, clock, chain, wallets),
         wallets=WalletService(uow, clock, wallets),
@@ -159,6 +180,9 @@ def build_services(
             ),
         ),
         settlement=ChainSettlement(uow, clock, chain, wallets),
+        broadcasts=BroadcastService(uow, clock),
+        journeys=journeys,
+        journey_engine=engine,
     )
 
 
@@ -204,6 +228,13 @@ async def build(
     stack.push_async_callback(background.aclose)
     routes = payment_routes(payments, services, background)
     router = Router(services, all_commands(), plain_text=PLAIN_TEXT, file=FILE)
+    journeys = settings.journeys
+    outbox = OutboxSender(
+        uow,
+        clock,
+        chat_notifier,
+        SenderSettings(batch=journeys.outbox_batch, lease=journeys.lease),
+    )
     return App(
         settings,
         services,
@@ -212,6 +243,7 @@ async def build(
         chat_notifier,
         payments,
         chain,
+        outbox,
         tuple(routes),
         background,
     )
@@ -253,6 +285,12 @@ def telegram_frontend(
     return frontend
 
 
+def _start_link(telegram: TelegramFrontend, payload: str) -> str:
+    # The bot's username is known once the frontend has started (getMe); a message needing
+    # it before then fails and is retried by the outbox a second later.
+    return f"https://t.me/{telegram.bot.username}?start={payload}"
+
+
 def servers(
     app: App, *, telegram_request: BaseRequest | None = None, chat_frontends: bool = True
 ) -> list[Server]:
@@ -262,7 +300,7 @@ def servers(
     routes = list(app.routes)
     if chat_frontends and app.settings.telegram.token is not None:
         telegram = telegram_frontend(app, request=telegram_request)
-        app.notifier.register(PLATFORM, telegram.push)
+        app.notifier.register(PLATFORM, telegram.push, link=partial(_start_link, telegram))
         found.append(telegram.run)
         if telegram.options.mode == "webhook":
             assert telegram.options.webhook_secret is not None
@@ -279,6 +317,13 @@ def servers(
     )
     found.append(jobs.run)
     found.append(SettlementJobs(app.services.settlement, every=payments.settle_every).run)
+    journeys = app.settings.journeys
+    found.append(
+        JourneyJobs(
+            app.services.journey_engine, every=journeys.tick_every, batch=journeys.batch
+        ).run
+    )
+    found.append(OutboxJobs(app.outbox, every=journeys.outbox_every).run)
     if routes:
         web = app.settings.web
         found.append(partial(serve, web_app(routes), web.host, web.port))

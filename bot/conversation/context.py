@@ -7,12 +7,15 @@ from dataclasses import dataclass
 
 from bot.conversation.messages import Incoming, MessageRef, Reply, Responder
 from core.model import UserRef
+from core.services.broadcasts import BroadcastService
 from core.services.clone_chat import CloneChat
 from core.services.clones import CloneService
 from core.services.creators import CreatorService
 from core.services.events import EventService
 from core.services.follows import FollowService
 from core.services.identities import IdentityService
+from core.services.journey_engine import JourneyEngine
+from core.services.journeys import JourneyService
 from core.services.knowledge import KnowledgeService
 from core.services.purchases import PurchaseService
 from core.services.saga import PurchaseSaga
@@ -37,6 +40,9 @@ class Services:
     clone_chat: CloneChat
     knowledge: KnowledgeService
     settlement: ChainSettlement
+    broadcasts: BroadcastService
+    journeys: JourneyService
+    journey_engine: JourneyEngine
 
 
 class UsageError(Exception):

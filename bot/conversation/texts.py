@@ -50,6 +50,9 @@ EN: Mapping[str, str] = {
     "cmd.end": "End your chat with a clone",
     "cmd.clone": "Show or set up your AI clone",
     "cmd.knowledge": "Teach your clone: add, list or remove knowledge",
+    "cmd.journey": "Your journeys (creators: your journey's texts and waits)",
+    "cmd.stop": "Stop a creator's journey messages (or all)",
+    "cmd.rate": "Rate a creator's journey from 1 to 5",
     # --- syntax (help lines) ------------------------------------------------------------------
     "syntax.start": "/start [HANDLE]",
     "syntax.help": "/help",
@@ -71,6 +74,9 @@ EN: Mapping[str, str] = {
     "syntax.end": "/end",
     "syntax.clone": "/clone [persona|gate|cost|reward|temperature …]",
     "syntax.knowledge": "/knowledge [add TEXT|list|remove ID]",
+    "syntax.journey": "/journey",
+    "syntax.stop": "/stop [HANDLE]",
+    "syntax.rate": "/rate HANDLE 1-5",
     "help.line": "{syntax} — {description}",
     # --- usage lines -------------------------------------------------------------------------
     "usage.start": "/start [HANDLE] — e.g. /start alice opens @alice's profile",
@@ -119,6 +125,14 @@ EN: Mapping[str, str] = {
         "/knowledge remove ID — forget an item (its ID is in the list)\n"
         "Or send a document: .txt, .md or .pdf."
     ),
+    "usage.journey": (
+        "/journey — where your journeys stand (creators: your journey's steps)\n"
+        "/journey STEP text TEXT — creators: what a step says, e.g. /journey hook text Hi!\n"
+        "/journey STEP wait HOURS — creators: the wait before a step, e.g. /journey gift wait 12\n"
+        "/journey on|off — creators: start your journey for new followers, or not"
+    ),
+    "usage.stop": "/stop [HANDLE] — e.g. /stop alice; /stop alone stops every journey",
+    "usage.rate": "/rate HANDLE 1-5 — e.g. /rate alice 5",
     "usage.reply": "ℹ️ How to use it:\n{usage}",
     # --- general -----------------------------------------------------------------------------
     "unknown_command": "🤔 I don't know /{command}. Send /help to see what I can do.",
@@ -300,6 +314,8 @@ EN: Mapping[str, str] = {
         "“{value}” is not a temperature: use a number from 0 to 2, e.g. 0.7."
     ),
     "invalid.text_required": "Please add the text after the command.",
+    "invalid.step_invalid": "“{value}” is not a step. The steps: {steps}.",
+    "invalid.hours_invalid": "“{value}” is not a wait: give hours from 0 to 2160, e.g. 24 or 0.5.",
     "invalid.symbol_invalid": "“{value}” is not a symbol: use 2 to 8 letters, e.g. ALICE.",
     "invalid.price_invalid": (
         "“{value}” is not a price: use dollars above 0 with at most 2 decimals, e.g. 1.50 "
@@ -365,6 +381,68 @@ EN: Mapping[str, str] = {
     "knowledge.removed": "🗑 Forgot #{id} “{title}”.",
     "knowledge.source_text": "typed",
     "knowledge.characters": "{count:,} characters",
+    # --- journeys ------------------------------------------------------------------------------
+    "journey.fan_title": "🧭 Your journeys:",
+    "journey.fan_none": "You have no journeys yet: follow a creator to start theirs (/creators).",
+    "journey.fan_line": "• @{handle}: step {step} of {total} — next: {next}, {at}",
+    "journey.fan_line_done": "• @{handle}: complete 🎉",
+    "journey.fan_line_ended": "• @{handle}: paused at the unlock step (buy to continue)",
+    "journey.fan_line_stopped": "• @{handle}: stopped (you opted out)",
+    "journey.fan_line_failed": "• @{handle}: interrupted by a problem on our side",
+    "journey.step.hook": "a question about your goals",
+    "journey.step.gift": "your insights report",
+    "journey.step.identify": "unlocking the full journey",
+    "journey.step.engage": "meeting the AI clone",
+    "journey.step.sell": "what holders get",
+    "journey.step.nurture": "a check-in",
+    "journey.step.upsell": "going all in",
+    "journey.step.understand": "your rating",
+    "journey.step.share": "your share link",
+    "journey.step.done": "—",
+    "journey.creator_title": "🧭 The journey of @{handle} (waits in hours, after the step before):",
+    "journey.on": "On: new followers start it.",
+    "journey.off": "Off: new followers don't start it (/journey on).",
+    "journey.creator_line": "{n}. {step} — after {hours} h",
+    "journey.creator_hint": "Change one: /journey STEP text TEXT · /journey STEP wait HOURS",
+    "journey.turned_on": "✅ Your journey starts for new followers.",
+    "journey.turned_off": "✅ Your journey no longer starts for new followers.",
+    "journey.updated": "✅ The {field} of “{step}” is updated. See it with /journey.",
+    "journey.stopped": "🔕 No more journey messages from {handles}. You still follow them.",
+    "journey.stop_none": "You have no journey running. Nothing to stop.",
+    "journey.rated": "🙏 Thanks! You rated @{handle} {stars}. Anything to add? Just reply.",
+    "journey.feedback_thanks": "🙏 Thanks, @{handle} will read it.",
+    "journey.analysis": "🔎 Your free analysis from @{handle}'s clone:\n\n{analysis}",
+    "journey.analysis_offline": (
+        "🔎 Here is what @{handle} wrote that fits your goals:\n\n{analysis}"
+    ),
+    "journey.analysis_later": "Thanks! @{handle} will take it from here in your next messages.",
+    # --- broadcasts & outbox messages -------------------------------------------------------
+    "cmd.broadcast": "Send a message to all your followers",
+    "syntax.broadcast": "/broadcast TEXT",
+    "usage.broadcast": (
+        "/broadcast TEXT — send TEXT to all your followers, e.g. /broadcast New video is out! "
+        "(up to 2,000 characters)"
+    ),
+    "broadcast.message": "📣 {name} (@{handle}):\n\n{text}",
+    "broadcast.sending": "📣 Sending to {followers}…",
+    "broadcast.progress": "📣 Sent {sent} of {total}…",
+    "broadcast.done": (
+        "📣 Done: sent to {sent} of {total}. Unreachable: {unreachable} (they blocked the bot "
+        "or never opened a chat with it). Failed: {failed}."
+    ),
+    "broadcast.still_sending": "📣 Sent {sent} of {total} so far; the rest are on their way.",
+    "broadcast.no_followers": (
+        "You have no followers yet, so there is no one to send it to. "
+        "Fans find you with /creator {handle}."
+    ),
+    "broadcast.all_opted_out": (
+        "No one got it: your {followers} turned off your messages (/stop)."
+    ),
+    "journey.button.buy": "🪙 Buy {amount} ${symbol}",
+    "journey.button.chat": "💬 Talk to @{handle}'s clone",
+    "journey.button.rate": "{stars}",
+    "journey.button.share": "📤 Share with a friend",
+    "journey.button.profile": "👤 @{handle}'s profile",
     # --- console frontend --------------------------------------------------------------------
     "console.banner": (
         "one-bot console — you are “{person}”. /as NAME switches person, /help lists "

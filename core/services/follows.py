@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from core.errors import AlreadyFollowing, CannotFollowSelf, NotFollowing
-from core.model import Counter, Creator, EventType, Relation, UserRef
-from core.ports import Clock, UnitOfWorkFactory
+from core.model import Counter, Creator, Entity, EventType, Relation, UserRef
+from core.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from core.services.creators import load_creator
 from core.services.event_log import log_event
 from core.services.identities import resolve_user
 from core.validation import clean_limit
 
 FOLLOWING_MAX = 100
+
+
+class Enrolment(Protocol):
+    """What following starts and unfollowing stops (the creator's journey), in the same
+    unit of work as the follow."""
+
+    async def enrol(self, uow: UnitOfWork, fan_id: int, creator: Entity) -> None: ...
+
+    async def leave(self, uow: UnitOfWork, fan_id: int, creator_id: int) -> bool: ...
 
 
 class FollowService:
@@ -20,9 +31,12 @@ class FollowService:
     pair: the loser writes nothing and is told it already follows.
     """
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, clock: Clock, journeys: Enrolment | None = None
+    ) -> None:
         self._uow = uow
         self._clock = clock
+        self._journeys = journeys
 
     async def follow(self, who: UserRef, handle: str) -> Creator:
         """``who`` follows the creator ``handle``; returns the creator with its new count.
@@ -48,6 +62,8 @@ class FollowService:
                 actor_id=user_id,
                 metadata={"action": "followed"},
             )
+            if self._journeys is not None:
+                await self._journeys.enrol(uow, user_id, creator)
             view = Creator.from_entity(creator, followers=followers)
             await uow.commit()
         return view
@@ -68,6 +84,8 @@ class FollowService:
                 actor_id=user_id,
                 metadata={"action": "unfollowed"},
             )
+            if self._journeys is not None:
+                await self._journeys.leave(uow, user_id, creator.id)
             view = Creator.from_entity(creator, followers=followers)
             await uow.commit()
         return view

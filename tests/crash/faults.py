@@ -295,6 +295,14 @@ class CrashingUnitOfWork:
     def webhooks(self) -> Any:
         return self._inner.webhooks
 
+    @property
+    def journeys(self) -> Any:
+        return self._inner.journeys
+
+    @property
+    def outbox(self) -> Any:
+        return self._inner.outbox
+
     async def __aenter__(self) -> Self:
         await self._inner.__aenter__()
         self._label = None

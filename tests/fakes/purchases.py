@@ -80,6 +80,16 @@ class FakePurchaseRepository:
     async def unfinished(self, limit: int) -> list[int]:
         return sorted(i for i, p in self._db.purchases.items() if _due(p))[:limit]
 
+    async def completed_since(self, fan_id: int, token_id: int, since: datetime) -> int:
+        return sum(
+            p.amount
+            for p in self._db.purchases.values()
+            if p.fan_id == fan_id
+            and p.token_id == token_id
+            and p.state is PurchaseState.COMPLETED
+            and p.created_at >= to_millis(since)
+        )
+
 
 class FakeWebhookRepository:
     def __init__(self, db: FakeStore) -> None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from core.journeys import JourneyRun, OutboxState
 from core.model import Entity, Event
 from core.purchases import Purchase
 
@@ -98,6 +99,20 @@ class SettlementRow:
     settled_at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class OutboxRow:
+    person_id: int
+    dedupe_key: str
+    message: dict[str, Any]
+    not_before: datetime
+    created_at: datetime
+    batch: str | None = None
+    state: OutboxState = OutboxState.PENDING
+    attempts: int = 0
+    last_error: str | None = None
+    sent_at: datetime | None = None
+
+
 @dataclass
 class FakeStore:
     """The tables. Tests may read and change them directly (e.g. to deactivate a creator)."""
@@ -114,6 +129,8 @@ class FakeStore:
     purchases: dict[int, Purchase] = field(default_factory=dict)
     webhooks: set[tuple[str, str]] = field(default_factory=set)  # (provider, event id)
     held_reversals: dict[tuple[str, str], str] = field(default_factory=dict)  # → reason
+    journey_runs: dict[int, JourneyRun] = field(default_factory=dict)
+    outbox: dict[int, OutboxRow] = field(default_factory=dict)
     last_ids: dict[str, int] = field(default_factory=dict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock, compare=False, repr=False)
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
+from tests.fakes.journeys import FakeJourneyRepository, FakeOutboxRepository
 from tests.fakes.ledger import FakeLedgerRepository
 from tests.fakes.purchases import FakePurchaseRepository, FakeWebhookRepository
 from tests.fakes.repositories import (
@@ -29,6 +30,8 @@ class FakeUnitOfWork:
     ledger: FakeLedgerRepository
     purchases: FakePurchaseRepository
     webhooks: FakeWebhookRepository
+    journeys: FakeJourneyRepository
+    outbox: FakeOutboxRepository
 
     def __init__(self, store: FakeStore) -> None:
         self._store = store
@@ -45,6 +48,8 @@ class FakeUnitOfWork:
         self.ledger = FakeLedgerRepository(staged)
         self.purchases = FakePurchaseRepository(staged)
         self.webhooks = FakeWebhookRepository(staged)
+        self.journeys = FakeJourneyRepository(staged)
+        self.outbox = FakeOutboxRepository(staged)
 
     async def __aenter__(self) -> Self:
         await self._store.lock.acquire()

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from bot.conversation.commands import (
     basics,
+    broadcast,
     buying,
     clones,
     creator_admin,
     discovery,
     following,
+    journeys,
     knowledge,
     tokens,
 )
@@ -29,4 +31,6 @@ def all_commands() -> list[Command]:
         *buying.COMMANDS,
         *clones.COMMANDS,
         *knowledge.COMMANDS,
+        *broadcast.COMMANDS,
+        *journeys.COMMANDS,
     ]

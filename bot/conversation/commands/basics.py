@@ -11,9 +11,13 @@ from core.errors import DomainError
 
 async def start(ctx: Context) -> Reply:
     if ctx.args:
-        # A deep link (t.me/BOT?start=alice) opens that creator's profile.
+        # A deep link (t.me/BOT?start=alice) opens that creator's profile; a fan's share link
+        # (start=ref-12) opens the profile of the creator they shared, and thanks them.
+        wanted = ctx.args
+        if ctx.args.startswith("ref-"):
+            wanted = await ctx.services.journeys.join_by_referral(ctx.who, ctx.args) or ""
         try:
-            profile = await ctx.services.creators.profile(ctx.who, ctx.args)
+            profile = await ctx.services.creators.profile(ctx.who, wanted)
         except DomainError:
             pass  # an old or mistyped link: the ordinary welcome is the best answer
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.conversation.commands.journeys import answered_reply
 from bot.conversation.context import Command, Context, UsageError
 from bot.conversation.messages import Button, MessageRef, Reply
 from bot.conversation.streaming import stream_answer
@@ -111,7 +112,9 @@ async def say(ctx: Context) -> Reply | MessageRef:
     """A plain message: to the clone the person is chatting with, if any."""
     handle = await ctx.services.clones.chatting_with(ctx.who)
     if handle is None:
-        return Reply(t("not_a_command"))
+        # Not chatting: maybe a journey step asked this person something.
+        answer = await ctx.services.journeys.answer(ctx.who, ctx.args)
+        return answered_reply(answer) if answer else Reply(t("not_a_command"))
     end_button = Button(t("chat.button_end"), data="/end")
     return await _answer(ctx, handle, ctx.args, ((end_button,),))
 

@@ -1,0 +1,126 @@
+"""The ``outbox`` table: messages waiting for the sender (core/journeys.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, func, literal_column, select, update
+
+from adapters.db.engine import Session
+from adapters.db.journeys import Lease
+from adapters.db.schema import outbox, pending_messages
+from adapters.db.sql import from_millis, insert_for, prepared, to_millis
+from core.journeys import OutboxItem, OutboxState
+
+_o = outbox.c
+_CLAIM = Lease(outbox, _o.not_before, pending_messages)
+# A delivery is a fact: it is recorded whatever another sender decided meanwhile (one whose
+# lease ran out while it was still sending), but only once.
+_SENT = (
+    update(outbox)
+    .where(_o.id == bindparam("oid"), _o.state != literal_column("'sent'"))
+    .values(state=OutboxState.SENT.value, sent_at=bindparam("now"))
+)
+# The other outcomes only settle a message still pending.
+_UNREACHABLE = (
+    update(outbox)
+    .where(_o.id == bindparam("oid"), pending_messages)
+    .values(state=OutboxState.UNREACHABLE.value)
+)
+_RETRY = (
+    update(outbox)
+    .where(_o.id == bindparam("oid"), pending_messages)
+    .values(
+        state=bindparam("state"),
+        attempts=_o.attempts + 1,
+        last_error=bindparam("error"),
+        not_before=bindparam("at"),
+    )
+)
+_BATCH = select(_o.state, func.count()).where(_o.batch == bindparam("batch")).group_by(_o.state)
+# The columns' lengths (schema.py), checked here so that SQLite refuses what PostgreSQL would.
+DEDUPE_KEY_MAX = 255
+BATCH_MAX = 64
+
+
+def _add(conn: Connection) -> Any:
+    return (
+        insert_for(conn, outbox)
+        .on_conflict_do_nothing(index_elements=[_o.dedupe_key])
+        .returning(_o.id)
+    )
+
+
+def _item(row: Mapping[Any, Any]) -> OutboxItem:
+    return OutboxItem(
+        id=row["id"],
+        person_id=row["person_id"],
+        dedupe_key=row["dedupe_key"],
+        message=dict(row["message"]),
+        state=OutboxState(row["state"]),
+        attempts=row["attempts"],
+        not_before=from_millis(row["not_before"]),
+        batch=row["batch"],
+    )
+
+
+def _check_keys(dedupe_key: str, batch: str | None) -> None:
+    if len(dedupe_key) > DEDUPE_KEY_MAX or len(batch or "") > BATCH_MAX:
+        raise ValueError(f"outbox: dedupe_key ≤ {DEDUPE_KEY_MAX}, batch ≤ {BATCH_MAX} chars")
+
+
+class SqlOutboxRepository:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    async def add(
+        self,
+        person_id: int,
+        dedupe_key: str,
+        message: Mapping[str, Any],
+        now: datetime,
+        *,
+        not_before: datetime | None = None,
+        batch: str | None = None,
+    ) -> bool:
+        _check_keys(dedupe_key, batch)
+        row = {
+            "person_id": person_id,
+            "dedupe_key": dedupe_key,
+            "message": dict(message),
+            "state": OutboxState.PENDING.value,
+            "attempts": 0,
+            "not_before": to_millis(not_before or now),
+            "batch": batch,
+            "created_at": to_millis(now),
+        }
+
+        def work(conn: Connection) -> bool:
+            stmt = prepared(conn, "outbox.add", _add)
+            return conn.execute(stmt, row).scalar_one_or_none() is not None
+
+        return await self._s.run(work)
+
+    async def claim(self, now: datetime, limit: int, lease_until: datetime) -> list[OutboxItem]:
+        rows = await self._s.run(lambda c: _CLAIM(c, now, limit, lease_until))
+        return [_item(row) for row in rows]
+
+    async def mark_sent(self, item_id: int, now: datetime) -> None:
+        params = {"oid": item_id, "now": to_millis(now)}
+        await self._s.run(lambda c: c.execute(_SENT, params))
+
+    async def mark_unreachable(self, item_id: int, now: datetime) -> None:
+        await self._s.run(lambda c: c.execute(_UNREACHABLE, {"oid": item_id}))
+
+    async def retry_later(self, item_id: int, error: str, at: datetime, *, give_up: bool) -> None:
+        state = OutboxState.FAILED if give_up else OutboxState.PENDING
+        params = {"oid": item_id, "state": state.value, "error": error[:500], "at": to_millis(at)}
+        await self._s.run(lambda c: c.execute(_RETRY, params))
+
+    async def batch_counts(self, batch: str) -> dict[str, int]:
+        rows = await self._s.run(lambda c: c.execute(_BATCH, {"batch": batch}).all())
+        counts = {state.value: 0 for state in OutboxState}
+        counts.update({state: int(count) for state, count in rows})
+        return counts

@@ -1,0 +1,96 @@
+"""What journeys and the outbox need from storage, named by role. Re-exported by
+:mod:`core.ports`. Both repositories work inside their unit of work's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Protocol
+
+from core.journeys import JourneyRun, OutboxItem
+
+
+class JourneyRepository(Protocol):
+    """The ``journey_runs`` table: one row per (fan, creator)."""
+
+    async def start(
+        self, fan_id: int, creator_id: int, next_run_at: datetime, now: datetime
+    ) -> JourneyRun | None:
+        """A new active run at step 0 due at ``next_run_at``; None if this fan has a run with
+        this creator already (whatever its state)."""
+        ...
+
+    async def get(self, run_id: int) -> JourneyRun | None:
+        """One run."""
+        ...
+
+    async def find(self, fan_id: int, creator_id: int) -> JourneyRun | None:
+        """This fan's run with this creator, if any."""
+        ...
+
+    async def of_fan(self, fan_id: int) -> list[JourneyRun]:
+        """Every run of this fan, newest first."""
+        ...
+
+    async def claim_due(self, now: datetime, limit: int, lease_until: datetime) -> list[JourneyRun]:
+        """Up to ``limit`` active runs due at ``now`` (oldest due first), taken for this caller:
+        their ``next_run_at`` becomes ``lease_until``, so no other caller (in this or another
+        process) takes them before then. On PostgreSQL the rows are picked with
+        ``FOR UPDATE SKIP LOCKED``, so two processes never take the same run."""
+        ...
+
+    async def update(
+        self,
+        run_id: int,
+        changes: Mapping[str, Any],
+        now: datetime,
+        *,
+        expected_step: int | None = None,
+        expected_state: str | None = None,
+    ) -> bool:
+        """Change a run (``step``, ``state``, ``next_run_at``, ``attempts``, ``data``); False and
+        nothing changed when it is not at ``expected_step`` / ``expected_state`` any more."""
+        ...
+
+    async def due_count(self, now: datetime) -> int:
+        """How many active runs are due at ``now`` (for progress and benchmarks)."""
+        ...
+
+
+class OutboxRepository(Protocol):
+    """The ``outbox`` table: messages waiting for the sender."""
+
+    async def add(
+        self,
+        person_id: int,
+        dedupe_key: str,
+        message: Mapping[str, Any],
+        now: datetime,
+        *,
+        not_before: datetime | None = None,
+        batch: str | None = None,
+    ) -> bool:
+        """Queue a message; False (nothing added) if ``dedupe_key`` was queued before."""
+        ...
+
+    async def claim(self, now: datetime, limit: int, lease_until: datetime) -> list[OutboxItem]:
+        """Up to ``limit`` pending messages due at ``now`` (oldest first), taken for this caller
+        until ``lease_until`` (``FOR UPDATE SKIP LOCKED`` on PostgreSQL)."""
+        ...
+
+    async def mark_sent(self, item_id: int, now: datetime) -> None:
+        """The message was delivered."""
+        ...
+
+    async def mark_unreachable(self, item_id: int, now: datetime) -> None:
+        """No chat can reach the person: not retried."""
+        ...
+
+    async def retry_later(self, item_id: int, error: str, at: datetime, *, give_up: bool) -> None:
+        """Count a failed attempt; due again at ``at``, or failed for good with ``give_up``."""
+        ...
+
+    async def batch_counts(self, batch: str) -> dict[str, int]:
+        """How many messages of a broadcast are in each state (``pending``, ``sent`` …)."""
+        ...
