@@ -39,7 +39,7 @@ DEFAULT_STEPS: dict[str, dict[str, Any]] = {
             "bol} ({price}) unlocks it."
         ),
         "ended_text": (
-            "No worries — the journey pauses here. Follow along as you like; you ca"
+            "No worries — the journey ends here. Follow along as you like; you ca"
             "n buy ${symbol} any time with /buy {handle} {amount}."
         ),
         "buttons": ("buy",),

@@ -140,6 +140,12 @@ class AnswerInterrupted(DomainError):
     key = "error.answer_interrupted"
 
 
+class NothingToRate(DomainError):
+    """The fan's journey with this creator has not asked for a rating; params: handle."""
+
+    key = "error.nothing_to_rate"
+
+
 class NotChatting(DomainError):
     key = "error.not_chatting"
 

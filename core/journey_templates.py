@@ -9,6 +9,7 @@ asks for), ``{price}`` (its dollars), ``{link}`` (the fan's referral link).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -123,16 +124,14 @@ def parse_hours(value: str) -> float:
     return hours
 
 
-class Placeholders(dict[str, Any]):
-    """Template values; an unknown ``{placeholder}`` in a creator's text stays as it is."""
-
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
+_PLACEHOLDER = re.compile(r"\{(name|handle|symbol|amount|price|link|goals|analysis)\}")
 
 
 def render(text: str, values: Mapping[str, Any]) -> str:
-    """A step's text with its placeholders filled in (never raises on a creator's typo)."""
-    try:
-        return text.format_map(Placeholders(values))
-    except (ValueError, IndexError, AttributeError):
-        return text  # a stray "{" in the creator's text: shown as written
+    """A step's text with its placeholders filled in.
+
+    Only the bare names are replaced (``{name}``), never format specs or attributes
+    (``{name:>999999}``, ``{name.__class__}``): the text is a creator's, the work is ours.
+    A placeholder without a value (``{link}`` until the platform renders it) stays as written.
+    """
+    return _PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), text)

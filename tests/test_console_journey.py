@@ -24,6 +24,8 @@ def start(tmp_path: Path, port: int) -> Console:
         "ONE_BOT__JOURNEYS__TIME_SCALE": "86400",  # a day of the journey in a second
         "ONE_BOT__JOURNEYS__TICK_EVERY": "0.2",
         "ONE_BOT__JOURNEYS__OUTBOX_EVERY": "0.2",
+        # The gate's deadline far enough (83 s here) for a restart and a payment in between.
+        "ONE_BOT__JOURNEYS__STEPS__IDENTIFY__DEADLINE_HOURS": "2000",
     }
     console = Console(tmp_path, env)
     console.expect("one-bot console — you are “guest”.")

@@ -3,8 +3,12 @@ reply to the hook's question, and a share link that rewards the fan who shared i
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from bot import bootstrap
 from tests.support import Chat
+
+NOW = datetime.now(UTC)
 
 
 async def alice_with_follower(chat: Chat, app: bootstrap.App) -> None:
@@ -65,6 +69,14 @@ async def test_a_creator_shows_and_adjusts_the_journey(chat: Chat) -> None:
 
 async def test_ratings_are_checked_and_recorded(chat: Chat, sqlite_app: bootstrap.App) -> None:
     await alice_with_follower(chat, sqlite_app)
+    early = await chat("bob", "/rate alice 5")
+    assert "You can rate @alice once their journey asks you to" in early.text
+    async with sqlite_app.services.journeys._uow() as uow:
+        found = await uow.identities.find("test", "bob")
+        assert found is not None
+        [run] = await uow.journeys.of_fan(found.user_id)
+        await uow.journeys.update(run.id, {"step": 8}, NOW)  # the understand step asked
+        await uow.commit()
     rated = await chat("bob", "/rate alice 5")
     assert rated.text.startswith("🙏 Thanks! You rated @alice ⭐⭐⭐⭐⭐.")
     assert "is not a whole number from 1 to 5" in (await chat("bob", "/rate alice 9")).text
@@ -78,11 +90,16 @@ async def test_a_share_link_rewards_the_fan_who_shared_it_once(
         found = await uow.identities.find("test", "bob")
         assert found is not None
         [run] = await uow.journeys.of_fan(found.user_id)
-    welcome = await chat("carol", f"/start ref-{run.id}")
+        # Bob reached the share step: his link carries the code it made.
+        await uow.journeys.update(run.id, {"data": {"ref": "c0ffee"}}, run.created_at or NOW)
+        await uow.commit()
+    guessed = await chat("erin", f"/start ref-{run.id}")  # no code: a guessed link pays nothing
+    assert guessed.text.startswith("👋 Welcome to ONE")
+    welcome = await chat("carol", f"/start ref-{run.id}-c0ffee")
     assert "Alice (@alice)" in welcome.text
-    await chat("carol", f"/start ref-{run.id}")  # again: not a new person any more
-    await chat("bob", f"/start ref-{run.id}")  # the sharer themself: nothing
+    await chat("carol", f"/start ref-{run.id}-c0ffee")  # again: not a new person any more
+    await chat("bob", f"/start ref-{run.id}-c0ffee")  # the sharer themself: nothing
     balance = await chat("bob", "/balance")
     assert "25 $ALICE of @alice" in balance.text
-    unknown = await chat("dave", "/start ref-999999")
+    unknown = await chat("dave", "/start ref-999999-abc")
     assert unknown.text.startswith("👋 Welcome to ONE")

@@ -272,6 +272,9 @@ EN: Mapping[str, str] = {
         "⏳ That's {limit} messages in {seconds} seconds, the most clones take. "
         "Try again in {wait} s."
     ),
+    "error.nothing_to_rate": (
+        "You can rate @{handle} once their journey asks you to (see /journey)."
+    ),
     "error.not_chatting": "You're not chatting with a clone. Start with /chat HANDLE.",
     "error.answer_interrupted": (
         "The answer was cut off: the AI model stopped responding. Nothing was charged; "
@@ -386,7 +389,7 @@ EN: Mapping[str, str] = {
     "journey.fan_none": "You have no journeys yet: follow a creator to start theirs (/creators).",
     "journey.fan_line": "• @{handle}: step {step} of {total} — next: {next}, {at}",
     "journey.fan_line_done": "• @{handle}: complete 🎉",
-    "journey.fan_line_ended": "• @{handle}: paused at the unlock step (buy to continue)",
+    "journey.fan_line_ended": "• @{handle}: ended at the unlock step",
     "journey.fan_line_stopped": "• @{handle}: stopped (you opted out)",
     "journey.fan_line_failed": "• @{handle}: interrupted by a problem on our side",
     "journey.step.hook": "a question about your goals",

@@ -12,13 +12,14 @@ after 1 s, 2 s …, three attempts in all; then the run is marked failed and an 
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from core.journey_templates import JourneyTemplate, StepTemplate, render
 from core.journeys import STEPS, JourneyRun, RunState
-from core.model import Entity, EventType, Status, Token
+from core.model import Entity, EventType, Relation, Status, Token
 from core.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from core.services.event_log import log_event
 from core.services.tokens import token_of
@@ -86,8 +87,18 @@ class JourneyEngine:
             log.warning("journey run %d, step %s failed", run.id, run.step_name, exc_info=True)
             await self._failed(run, error)
 
-    async def _step(self, uow: UnitOfWork, run: JourneyRun, lease_until: datetime) -> bool:
+    async def _step(self, uow: UnitOfWork, claimed: JourneyRun, lease_until: datetime) -> bool:
         now = self._clock.now()
+        # Read again inside this transaction: a fan's answer may have changed the run's data
+        # since the claim, and a worker whose lease ran out must not act on a stale copy.
+        run = await uow.journeys.get(claimed.id)
+        if (
+            run is None
+            or run.step != claimed.step
+            or run.state is not RunState.ACTIVE
+            or run.next_run_at != _millis(lease_until)
+        ):
+            raise _AlreadyDone()
         creator = await uow.entities.get(run.creator_id)
         if creator is None or creator.status is not Status.ACTIVE:
             return await uow.journeys.update(
@@ -101,8 +112,9 @@ class JourneyEngine:
         token = await token_of(uow, creator.id)
         outcome = await self._outcome(uow, run, template, step, creator, token, now)
         for key, message in outcome.messages:
-            if not await uow.outbox.add(run.fan_id, key, message, now):
-                raise _AlreadyDone()
+            # Its key taken: this step's message went out before (the run did not move on
+            # then), so the run moves on now without sending it again.
+            await uow.outbox.add(run.fan_id, key, message, now)
         changes = {"attempts": 0, **outcome.changes}
         if not await uow.journeys.update(
             run.id, changes, now, expected_step=run.step, expected_state=RunState.ACTIVE
@@ -135,7 +147,9 @@ class JourneyEngine:
     ) -> _Outcome:
         values = _values(creator, token, step)
         key = f"journey:{run.id}:{step.name}"
-        if step.kind == "payment_gate" and token is not None:
+        if step.kind == "payment_gate":
+            if token is None:  # nothing to buy: the gate is skipped, silently
+                return _Outcome([], self._next(run, template, now))
             return await self._gate(uow, run, template, step, values, token, key, now)
         message: dict[str, Any] = {"text": render(step.text, values), "buttons": []}
         data = dict(run.data)
@@ -158,7 +172,9 @@ class JourneyEngine:
                 "content": render(step.report_text, report),
             }
         elif step.kind == "referral":
-            message["start"] = f"ref-{run.id}"
+            # Unguessable, and only for fans who reached this step.
+            code = data.setdefault("ref", secrets.token_hex(4))
+            message["start"] = f"ref-{run.id}-{code}"
         message["buttons"] += [row for name in step.buttons if (row := _action(name, values))]
         return _Outcome([(key, message)], {**self._next(run, template, now), "data": data})
 
@@ -177,13 +193,19 @@ class JourneyEngine:
         data = dict(run.data)
         buy = _action("buy", values)
         if "gate_opened" not in data:
-            data |= {"gate_opened": now.isoformat(), "reminders": 0}
+            # The tokens asked for are fixed now: a later price change moves no goalposts.
+            data |= {
+                "gate_opened": now.isoformat(),
+                "reminders": 0,
+                "gate_amount": values["amount"],
+            }
             message = {"text": render(step.text, values), "buttons": [buy]}
-            changes = {"data": data, "next_run_at": now + self.wait(step.remind_every)}
-            return _Outcome([(key, message)], changes)
+            deadline = now + self.wait(step.deadline)
+            next_at = min(now + self.wait(step.remind_every), deadline)
+            return _Outcome([(key, message)], {"data": data, "next_run_at": next_at})
         opened = datetime.fromisoformat(str(data["gate_opened"]))
         bought = await uow.purchases.completed_since(run.fan_id, token.id, opened)
-        if bought >= int(values["amount"]):
+        if bought >= int(data.get("gate_amount", values["amount"])):
             data["gate_paid"] = now.isoformat()
             return _Outcome([], {**self._next(run, template, now), "data": data})
         deadline = opened + self.wait(step.deadline)
@@ -214,7 +236,9 @@ class JourneyEngine:
         else:
             changes = {"attempts": attempts, "state": RunState.FAILED, "next_run_at": None}
         async with self._uow() as uow:
-            if await uow.journeys.update(run.id, changes, now, expected_step=run.step):
+            if await uow.journeys.update(
+                run.id, changes, now, expected_step=run.step, expected_state=RunState.ACTIVE
+            ):
                 if changes.get("state") is RunState.FAILED:
                     await log_event(
                         uow,
@@ -263,3 +287,24 @@ def _action(name: str, values: dict[str, Any]) -> list[dict[str, Any]]:
     if name == "follow":
         return [_button("journey.button.profile", f"/creator {handle}", handle=handle)]
     return []
+
+
+def _millis(moment: datetime) -> datetime:
+    # What the database keeps of a moment (whole milliseconds), to compare a lease with it.
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+async def wake_gate(uow: UnitOfWork, clock: Clock, fan_id: int, token_id: int) -> None:
+    """A purchase of ``token_id`` completed: a journey waiting at its payment gate for this
+    fan looks again at the next tick, instead of at its next reminder (up to a day later)."""
+    issuers = await uow.connections.sources(token_id, Relation.ISSUED, 1)
+    run = await uow.journeys.find(fan_id, issuers[0]) if issuers else None
+    if run is None or run.state is not RunState.ACTIVE or "gate_opened" not in run.data:
+        return
+    await uow.journeys.update(
+        run.id,
+        {"next_run_at": clock.now()},
+        clock.now(),
+        expected_step=run.step,
+        expected_state=RunState.ACTIVE,
+    )

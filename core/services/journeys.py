@@ -14,14 +14,14 @@ from datetime import datetime
 from typing import Any
 
 from core.ai_ports import ChatMessage, KnowledgeStore, LanguageModel, ModelError
-from core.errors import InvalidInput, NotFollowing, Reason
+from core.errors import InvalidInput, NotFollowing, NothingToRate, Reason
 from core.journey_templates import (
     JourneyTemplate,
     journey_enabled,
     with_enabled,
     with_override,
 )
-from core.journeys import JourneyRun, RunState
+from core.journeys import STEPS, JourneyRun, RunState
 from core.model import Entity, EventType, UserRef
 from core.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from core.prompting import offline_answer
@@ -100,14 +100,15 @@ class JourneyService:
 
     async def leave(self, uow: UnitOfWork, fan_id: int, creator_id: int) -> bool:
         """Stop the fan's journey with this creator (an unfollow, or /stop)."""
+        # Any state but stopped: a finished journey's fan still opts out of broadcasts.
         run = await uow.journeys.find(fan_id, creator_id)
-        if run is None or run.state is not RunState.ACTIVE:
+        if run is None or run.state is RunState.STOPPED:
             return False
         stopped = await uow.journeys.update(
             run.id,
             {"state": RunState.STOPPED, "next_run_at": None},
             self._clock.now(),
-            expected_state=RunState.ACTIVE,
+            expected_state=run.state,
         )
         if stopped:
             await log_event(
@@ -170,27 +171,29 @@ class JourneyService:
 
     async def answer(self, who: UserRef, text: str) -> Answered | None:
         """Take the fan's words for the step that asked; None if no step is waiting."""
-        text = clean_text(text, "answer", ANSWER_MAX, multiline=True)
-        if not text:
-            raise InvalidInput(Reason.TEXT_REQUIRED)
         run = await self.awaiting(who)
         if run is None:
             return None
+        text = clean_text(text, "answer", ANSWER_MAX, multiline=True)
+        if not text:
+            raise InvalidInput(Reason.TEXT_REQUIRED)
         step = str(run.data["awaiting"])
+        # Take the question first, so two messages at once get one analysis; the model is
+        # then asked outside any transaction.
+        if not await self._merge(run.id, {"awaiting": None}, asked=step):
+            return None
         async with self._uow() as uow:
             creator = await uow.entities.get(run.creator_id)
             await uow.commit()
         assert creator is not None
-        handle = creator.handle or ""
-        result = Answered(step=step, handle=handle)
-        data: dict[str, Any] = {**run.data, "awaiting": None}
+        result = Answered(step=step, handle=creator.handle or "")
         if step == "hook":
             result = await self._analyse(creator, text)
-            data |= {"goals": text, "analysis": result.analysis or _quoted(result.quotes)}
+            told = {"goals": text, "analysis": result.analysis or _quoted(result.quotes)}
         else:
-            data["feedback"] = text
+            told = {"feedback": text}
+        await self._merge(run.id, told)
         async with self._uow() as uow:
-            await uow.journeys.update(run.id, {"data": data}, self._clock.now())
             await log_event(
                 uow,
                 self._clock,
@@ -201,6 +204,17 @@ class JourneyService:
             )
             await uow.commit()
         return result
+
+    async def _merge(self, run_id: int, values: dict[str, Any], asked: str | None = None) -> bool:
+        # Only these keys change, on the run as it is now: the engine may have moved it on
+        # meanwhile (a gate opened), and what it wrote must stay.
+        async with self._uow() as uow:
+            run = await uow.journeys.get(run_id)
+            if run is None or (asked is not None and run.data.get("awaiting") != asked):
+                return False
+            await uow.journeys.update(run_id, {"data": {**run.data, **values}}, self._clock.now())
+            await uow.commit()
+        return True
 
     async def _analyse(self, creator: Entity, goals: str) -> Answered:
         # The hook's free analysis: the clone's model, or the knowledge quoted when there is none.
@@ -232,6 +246,9 @@ class JourneyService:
         async with self._uow() as uow:
             user_id = await resolve_user(uow, self._clock, who)
             creator = await load_creator(uow, handle)
+            run = await uow.journeys.find(user_id, creator.id)
+            if run is None or run.step <= STEPS.index("understand"):
+                raise NothingToRate(handle=creator.handle)
             await log_event(
                 uow,
                 self._clock,
@@ -246,13 +263,13 @@ class JourneyService:
     async def join_by_referral(self, who: UserRef, code: str) -> str | None:
         """``/start ref-N``: the handle of run N's creator (a fan shared their link), or None
         if the code is unknown. A person new to the bot rewards the sharer, once."""
-        number = code.removeprefix("ref-")
-        if not (number.isascii() and number.isdigit() and len(number) <= 18):
+        number, _, secret = code.removeprefix("ref-").partition("-")
+        if not (number.isascii() and number.isdigit() and len(number) <= 18 and secret):
             return None
         async with self._uow() as uow:
             run = await uow.journeys.get(int(number))
             creator = await uow.entities.get(run.creator_id) if run else None
-            if run is None or creator is None:
+            if run is None or creator is None or run.data.get("ref") != secret:
                 return None
             is_new = await uow.identities.find(who.platform, who.platform_user_id) is None
             user_id = await resolve_user(uow, self._clock, who)

@@ -41,6 +41,7 @@ from core.ports import (
 )
 from core.purchases import Purchase, PurchaseState
 from core.services.event_log import log_event
+from core.services.journey_engine import wake_gate
 from core.services.ledger import move_tokens
 
 log = logging.getLogger(__name__)
@@ -194,6 +195,7 @@ class PurchaseSaga:
                 metadata={"rail": p.rail, "paid": p.paid_amount, "currency": p.paid_currency},
             )
             await self._event(uow, p, EventType.PURCHASE_COMPLETED)
+            await wake_gate(uow, self._clock, p.fan_id, p.token_id)
             await uow.commit()
         return replace(p, state=State.COMPLETED, last_error=None)
 

@@ -3,18 +3,21 @@ opt-out, and a step performed twice that is delivered once."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from bot.conversation.context import Services
+from core.journey_templates import render
 from core.journeys import STEPS, RunState
 from core.model import EventType
-from tests.fakes import FakeClock, FakeStore
+from tests.fakes import FakeClock, FakeStore, FakeUnitOfWork
+from tests.fakes.ai import FakeKnowledgeStore
 from tests.fakes.journeys import FakeOutboxRepository
 from tests.services.test_purchases import alice_token, bought
-from tests.services_support import BOB, CAROL, user_id_of
+from tests.services_support import BOB, CAROL, MINUTE, T0, user_id_of
 
 HOUR = timedelta(hours=1)
 
@@ -69,7 +72,7 @@ async def test_a_fan_goes_through_all_nine_steps(
         ]
     ]
     await bought(services, 67)
-    await tick_after(services, clock, 24)  # the gate sees the purchase at its next look
+    assert await services.journey_engine.tick() == 1  # the purchase woke the gate up
     assert run_of(store).step_name == "engage"
     for hours in (24, 48, 72, 72, 48, 48):
         assert await tick_after(services, clock, hours) == 1
@@ -90,7 +93,7 @@ async def test_a_fan_goes_through_all_nine_steps(
     ]
     share = sent(store)[8][1]
     assert "{link}" in share["text"]
-    assert share["start"] == f"ref-{run_of(store).id}"
+    assert share["start"] == f"ref-{run_of(store).id}-{run_of(store).data['ref']}"
     assert run_of(store).state is RunState.DONE
     assert await tick_after(services, clock, 1000) == 0
     steps = [e.metadata["step"] for e in store.events.values() if e.type == EventType.JOURNEY_STEP]
@@ -185,19 +188,68 @@ async def test_opting_out_stops_the_messages(
     }
 
 
-async def test_a_step_performed_twice_is_delivered_once(
+async def test_a_worker_whose_lease_ran_out_does_nothing(
     services: Services, store: FakeStore, clock: FakeClock
+) -> None:
+    await reach_the_gate(services, clock)
+    clock.advance(timedelta(hours=24))
+    engine = services.journey_engine
+    async with FakeUnitOfWork(store) as uow:  # worker A claims the reminder, then stalls
+        [stale] = await uow.journeys.claim_due(clock.now(), 10, clock.now() + MINUTE)
+        await uow.commit()
+    clock.advance(2 * MINUTE)  # A's lease runs out: worker B takes the run and sends it
+    assert await engine.tick() == 1
+    await engine._perform(stale, stale.next_run_at)
+    assert keys(store)[-1] == "identify:reminder:1"
+    assert keys(store).count("identify:reminder:1") == 1
+    assert "identify:reminder:2" not in keys(store)
+
+
+async def test_a_message_already_queued_is_not_sent_again_and_the_run_moves_on(
+    services: Services, store: FakeStore
 ) -> None:
     await alice_token(services)
     await services.follows.follow(BOB, "alice")
     run = run_of(store)
-    engine = services.journey_engine
-    lease = clock.now() + timedelta(seconds=60)
-    # Two workers got the same run (a lease ran out mid-step): both perform it.
-    await engine._perform(run, lease)
-    await engine._perform(run, lease)
+    async with FakeUnitOfWork(store) as uow:  # the hook went out, but the run did not move
+        await uow.outbox.add(run.fan_id, f"journey:{run.id}:hook", {"text": "hi"}, T0)
+        await uow.commit()
+    assert await services.journey_engine.tick() == 1
     assert keys(store) == ["hook"]
     assert run_of(store).step_name == "gift"
+
+
+async def test_an_answer_that_takes_long_loses_nothing_the_engine_wrote_meanwhile(
+    services: Services,
+    store: FakeStore,
+    clock: FakeClock,
+    knowledge_store: FakeKnowledgeStore,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await alice_token(services)
+    await services.follows.follow(BOB, "alice")
+    await services.journey_engine.tick()
+    thinking = asyncio.Event()
+    original = FakeKnowledgeStore.search
+
+    async def slow(self: FakeKnowledgeStore, *args: Any, **kwargs: Any) -> Any:
+        await thinking.wait()  # the analysis takes its time …
+        return await original(self, *args, **kwargs)
+
+    monkeypatch.setattr(FakeKnowledgeStore, "search", slow)
+    answering = asyncio.create_task(services.journeys.answer(BOB, "Run a marathon"))
+    await asyncio.sleep(0)
+    await tick_after(services, clock, 24)  # … while the gift goes out
+    await tick_after(services, clock, 24)  # … and the gate opens
+    twice = await services.journeys.answer(BOB, "And again")  # the question was taken once
+    assert twice is None
+    thinking.set()
+    assert (await answering) is not None
+    data = run_of(store).data
+    assert data["goals"] == "Run a marathon"
+    assert "gate_opened" in data
+    await tick_after(services, clock, 24)
+    assert keys(store)[-1] == "identify:reminder:1"
 
 
 async def test_a_creator_overrides_texts_and_waits_and_can_turn_it_off(
@@ -217,3 +269,11 @@ async def test_a_creator_overrides_texts_and_waits_and_can_turn_it_off(
 
 
 from tests.services_support import ALICE as ALICE_REF  # noqa: E402
+
+
+def test_a_creators_text_cannot_format_its_way_into_the_bot() -> None:
+    values = {"name": "Alice", "amount": 67}
+    assert render("Hi {name}, {amount} {link}", values) == "Hi Alice, 67 {link}"
+    assert render("{name:>999999999}", values) == "{name:>999999999}"
+    assert render("{name.__class__.__mro__}", values) == "{name.__class__.__mro__}"
+    assert render("a stray { and {0}", values) == "a stray { and {0}"
