@@ -77,6 +77,7 @@ class JourneyTemplate:
         return JourneyTemplate(tuple(steps))
 
     def step(self, name: str) -> StepTemplate:
+        """The step called ``name``."""
         return self.steps[STEPS.index(name)]
 
 
@@ -107,6 +108,7 @@ def with_override(
 
 
 def with_enabled(properties: Mapping[str, Any], enabled: bool) -> dict[str, Any]:
+    """The creator's properties with their journey turned on or off for new followers."""
     journey = dict(properties.get("journey", {}))
     journey["enabled"] = enabled
     return {**properties, "journey": journey}

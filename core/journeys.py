@@ -51,6 +51,7 @@ class JourneyRun:
 
     @property
     def step_name(self) -> str:
+        """The name of the step due next ("done" after the last)."""
         return STEPS[self.step] if self.step < len(STEPS) else "done"
 
 

@@ -37,6 +37,7 @@ def journey_template(settings: JourneysSettings) -> JourneyTemplate:
 
 
 def engine_settings(settings: JourneysSettings) -> EngineSettings:
+    """The engine's pace from ``journeys.*``."""
     return EngineSettings(
         time_scale=settings.time_scale,
         batch=settings.batch,

@@ -167,7 +167,9 @@ class JourneyService:
             found = await uow.identities.find(who.platform, who.platform_user_id)
             runs = await uow.journeys.of_fan(found.user_id) if found else []
             await uow.commit()
-        return next((r for r in runs if r.data.get("awaiting")), None)
+        return next(
+            (r for r in runs if r.state is RunState.ACTIVE and r.data.get("awaiting")), None
+        )
 
     async def answer(self, who: UserRef, text: str) -> Answered | None:
         """Take the fan's words for the step that asked; None if no step is waiting."""
