@@ -34,7 +34,8 @@ class JourneyJobs:
     batch: int = 200
 
     def schedule(self, scheduler: AsyncIOScheduler) -> None:
-        # One tick at a time; a tick missed while busy runs late rather than being skipped.
+        # One tick at a time: a tick due while one runs is dropped, which loses nothing, since
+        # the running tick works through the backlog and the next one finds what is left.
         scheduler.add_job(
             self.tick,
             "interval",

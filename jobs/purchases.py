@@ -35,7 +35,8 @@ class PurchaseJobs:
     async def run(self, stop: asyncio.Event) -> None:
         scheduler = AsyncIOScheduler(timezone="UTC")
         checker = DriftReporter(self.reconcile)
-        # One run at a time; a tick missed while busy runs late rather than being skipped.
+        # One run at a time: a tick due while one runs is dropped, which loses nothing, since
+        # the running tick works through the backlog and the next one finds what is left.
         common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
         scheduler.add_job(self._resume, "interval", seconds=self.resume_every, **common)
         scheduler.add_job(

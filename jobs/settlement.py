@@ -36,7 +36,8 @@ class SettlementJobs:
     every: float = 10.0
 
     def schedule(self, scheduler: AsyncIOScheduler) -> None:
-        # One run at a time; a tick missed while busy runs late rather than being skipped.
+        # One run at a time: a tick due while one runs is dropped, which loses nothing, since
+        # the running tick works through the backlog and the next one finds what is left.
         scheduler.add_job(
             self.tick,
             "interval",
