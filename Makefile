@@ -65,6 +65,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/telegram_updates.py
 	$(BIN)/python bench/purchases.py
 	$(BIN)/python bench/knowledge.py
+	$(BIN)/python bench/journeys.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
