@@ -199,7 +199,8 @@ async def test_a_worker_whose_lease_ran_out_does_nothing(
         await uow.commit()
     clock.advance(2 * MINUTE)  # A's lease runs out: worker B takes the run and sends it
     assert await engine.tick() == 1
-    await engine._perform(stale, stale.next_run_at)
+    assert stale.next_run_at is not None
+    await engine._perform(stale, stale.next_run_at)  # A wakes up
     assert keys(store)[-1] == "identify:reminder:1"
     assert keys(store).count("identify:reminder:1") == 1
     assert "identify:reminder:2" not in keys(store)
