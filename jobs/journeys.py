@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from typing import Protocol
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from jobs.timer import tick_until
 
 log = logging.getLogger(__name__)
 
@@ -33,27 +33,8 @@ class JourneyJobs:
     every: float = 1.0
     batch: int = 200
 
-    def schedule(self, scheduler: AsyncIOScheduler) -> None:
-        # One tick at a time: a tick due while one runs is dropped, which loses nothing, since
-        # the running tick works through the backlog and the next one finds what is left.
-        scheduler.add_job(
-            self.tick,
-            "interval",
-            seconds=self.every,
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=None,
-        )
-
     async def run(self, stop: asyncio.Event) -> None:
-        scheduler = AsyncIOScheduler(timezone="UTC")
-        self.schedule(scheduler)
-        scheduler.start()
-        try:
-            await self.tick()  # what came due while the bot was down
-            await stop.wait()
-        finally:
-            scheduler.shutdown(wait=False)
+        await tick_until(stop, self.every, self.tick)
 
     async def tick(self) -> int:
         """Perform due steps, batch after batch while batches come back full; how many."""

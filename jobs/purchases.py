@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from core.services.reconciliation import Drift, Reconciliation
+from jobs.timer import every
 
 log = logging.getLogger(__name__)
 
@@ -35,14 +36,9 @@ class PurchaseJobs:
     async def run(self, stop: asyncio.Event) -> None:
         scheduler = AsyncIOScheduler(timezone="UTC")
         checker = DriftReporter(self.reconcile)
-        # One run at a time: a tick due while one runs is dropped, which loses nothing, since
-        # the running tick works through the backlog and the next one finds what is left.
-        common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
-        scheduler.add_job(self._resume, "interval", seconds=self.resume_every, **common)
-        scheduler.add_job(
-            self._recover, "interval", (self.recover,), seconds=self.recover_every, **common
-        )
-        scheduler.add_job(checker.check, "interval", seconds=self.reconcile_every, **common)
+        every(scheduler, self.resume_every, self._resume)
+        every(scheduler, self.recover_every, self._recover, self.recover)
+        every(scheduler, self.reconcile_every, checker.check)
         scheduler.start()
         try:
             # Whatever a crash left mid-way, and what was paid while the bot was down.

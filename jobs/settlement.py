@@ -13,9 +13,8 @@ import logging
 from dataclasses import dataclass
 from typing import Protocol
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
 from core.services.settlement import SettleReport
+from jobs.timer import tick_until
 
 log = logging.getLogger(__name__)
 
@@ -29,33 +28,13 @@ class Settles(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class SettlementJobs:
-    """``run(stop)`` settles at start and then every ``every`` seconds until ``stop`` is set;
-    ``schedule(scheduler)`` adds the tick to a scheduler someone else runs."""
+    """``run(stop)`` settles at start and then every ``every`` seconds until ``stop`` is set."""
 
     settlement: Settles
     every: float = 10.0
 
-    def schedule(self, scheduler: AsyncIOScheduler) -> None:
-        # One run at a time: a tick due while one runs is dropped, which loses nothing, since
-        # the running tick works through the backlog and the next one finds what is left.
-        scheduler.add_job(
-            self.tick,
-            "interval",
-            seconds=self.every,
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=None,
-        )
-
     async def run(self, stop: asyncio.Event) -> None:
-        scheduler = AsyncIOScheduler(timezone="UTC")
-        self.schedule(scheduler)
-        scheduler.start()
-        try:
-            await self.tick()  # what the last process left
-            await stop.wait()
-        finally:
-            scheduler.shutdown(wait=False)
+        await tick_until(stop, self.every, self.tick)
 
     async def tick(self) -> SettleReport | None:
         """Settle (again at once while a round stops at its limit); the last round's report,

@@ -151,16 +151,7 @@ class CloneChat:
         if not (access.pays and cost and access.token is not None):
             return 0
         try:
-            await move_tokens(
-                uow,
-                self._clock,
-                token_id=access.token.id,
-                holder_id=access.user_id,
-                amount=-cost,
-                kind="clone_cost",
-                reference=f"clone:{turn}:cost",
-                settle_later=True,
-            )
+            await self._move(uow, access, -cost, "clone_cost", f"clone:{turn}:cost")
         except InsufficientTokens:
             # Spent elsewhere since the gate was checked (another question at the same time).
             held = (await uow.ledger.holdings(access.user_id)).get(access.token.id, 0)
@@ -171,19 +162,9 @@ class CloneChat:
         return cost
 
     async def _refund(self, access: Access, turn: str, amount: int) -> None:
-        assert access.token is not None
         try:
             async with self._uow() as uow:
-                await move_tokens(
-                    uow,
-                    self._clock,
-                    token_id=access.token.id,
-                    holder_id=access.user_id,
-                    amount=amount,
-                    kind="clone_refund",
-                    reference=f"clone:{turn}:refund",
-                    settle_later=True,
-                )
+                await self._move(uow, access, amount, "clone_refund", f"clone:{turn}:refund")
                 await uow.commit()
         except Exception:
             log.critical(
