@@ -12,13 +12,18 @@ memory and event loops are theirs alone), on the same number of fans (100k; ``--
   ticks (``JourneyJobs.tick``: the engine, batch after batch) until no run is due, then the
   outbox timer's ticks (``OutboxJobs.tick``: ``OutboxSender.drain`` through
   ``ChatNotifier.deliver``) until the outbox is empty: every step from due to pushed.
-- **baseline**: APScheduler 3.11's ``AsyncIOScheduler`` with a ``SQLAlchemyJobStore`` on a SQLite
-  file (the same pragmas as ours: WAL, synchronous=NORMAL), one date job per fan, all due now
-  (``misfire_grace_time=None``, ``coalesce=False``: every job runs, however late), each job
-  rendering the same hook message and pushing it (nothing else written). Measured: from
-  ``scheduler.start()`` until every job has pushed (counted; missed or failed jobs are counted
-  too). Adding the jobs (``add_job`` one by one, as an application would) is setup. The jobs
-  name their function ``__main__:baseline_job``: this script must be what runs them.
+- **baselines**: APScheduler 3.11's ``AsyncIOScheduler`` with a ``SQLAlchemyJobStore`` on a
+  SQLite file (the same pragmas as ours: WAL, synchronous=NORMAL), one date job per fan, all due
+  now (``misfire_grace_time=None``, ``coalesce=False``: every job runs, however late), each job
+  rendering the same hook message and pushing it. Two of them, each in its own file:
+  - **same work** (``keep``; the targets are against this one): before it pushes, each job does
+    what ours does besides: records the step in the app's tables beside the job store (the
+    fan's run row moved on and a ``journey_step`` event, one transaction) and schedules the
+    fan's next step (a date job a day later: with APScheduler the job store is the schedule);
+  - **push only**: nothing written, nothing scheduled: APScheduler's floor, shown beside.
+  Measured: from ``scheduler.start()`` until every job has pushed (counted; missed or failed
+  jobs are counted too). Adding the jobs (``add_job`` one by one, as an application would) is
+  setup. The jobs name their function ``__main__:baseline_job``: this script must run them.
 
 Both push into the same kind of recording push (no network): it keeps each chat id and the texts
 seen. Figures: steps per second (ours also engine-only and sender-only), the longest
@@ -26,7 +31,8 @@ event-loop stall (a task sleeping 5 ms in a loop, its worst lateness; with the l
 collection, which stalls the loop as much, and the worst stalls' phase), and memory: the peak RSS
 growth of the child during the measured part (VmHWM, reset through /proc/self/clear_refs when
 the measurement starts, minus VmRSS then), beside the child's whole peak RSS.
-Targets: ours stalls ≤ 50 ms, grows ≤ a third of the baseline's memory, dispatches ≥ 5× its rate.
+Targets: ours stalls ≤ 50 ms, grows ≤ a third of the same-work baseline's memory, dispatches
+≥ 5× its rate (the ratios against the push-only baseline are printed beside).
 Run: .venv/bin/python bench/journeys.py [--quick] [--fans N]
 """
 
@@ -44,10 +50,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -422,23 +428,55 @@ class _Baseline:
     recorder: Recorder
     text: str
     link: Callable[[str, str], str]
+    keep: Any = None  # "keep": the engine of the app's tables; None: push only
+    scheduler: Any = None
     missed: list[str] = field(default_factory=list)
 
 
 _BASELINE: _Baseline | None = None
+KINDS = ("push", "keep")  # the baselines: jobs that only push, jobs that also keep the journey
+NEXT_STEP_S = 86_400  # the gift is due a day after the hook
+_KEEP_MOVE = "UPDATE runs SET step = 1, next_run_at = :next, updated_at = :at WHERE id = :fan"
+_KEEP_EVENT = (
+    "INSERT INTO events (fan, type, at, metadata) VALUES (:fan, 'journey_step', :at, :meta)"
+)
 
 
-async def baseline_job(chat_id: str, values: dict[str, Any]) -> None:
-    """One fan's hook as an APScheduler job: render the message, push it; nothing written."""
-    if _BASELINE is None:
+async def baseline_job(chat_id: str, values: dict[str, Any], fan: int = -1) -> None:
+    """One fan's hook as an APScheduler job: render the message and push it. In the "keep"
+    baseline it first does what ours does besides: records the step (the fan's run row moved
+    on, an event, in one transaction of the app's database) and schedules the fan's next step
+    (a date job a day later: with APScheduler the job store is the schedule)."""
+    state = _BASELINE
+    if state is None:
         raise RuntimeError("the baseline runs in its own child process")
-    message = {"text": render(_BASELINE.text, values), "buttons": []}
-    reply = render_reply(message, PLATFORM, _BASELINE.link)
-    await _BASELINE.recorder.push(chat_id, reply)
+    message = {"text": render(state.text, values), "buttons": []}
+    reply = render_reply(message, PLATFORM, state.link)
+    if state.keep is not None:
+        from sqlalchemy import text
+
+        now = datetime.now(UTC)
+        at = int(now.timestamp() * 1000)
+        with state.keep.begin() as conn:
+            conn.execute(
+                text(_KEEP_MOVE),
+                {"next": at + NEXT_STEP_S * 1000, "at": at, "fan": fan},
+            )
+            conn.execute(
+                text(_KEEP_EVENT),
+                {"fan": fan, "at": at, "meta": json.dumps({"step": "hook", "state": "active"})},
+            )
+        state.scheduler.add_job(
+            baseline_job,
+            "date",
+            run_date=now + timedelta(seconds=NEXT_STEP_S),
+            args=[chat_id, values, fan],
+            id=f"journey:{fan}:gift",
+        )
+    await state.recorder.push(chat_id, reply)
 
 
-def _job_store(path: Path) -> Any:
-    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+def _engine(path: Path) -> Any:
     from sqlalchemy import create_engine, event
 
     engine = create_engine(f"sqlite:///{path}")
@@ -450,7 +488,13 @@ def _job_store(path: Path) -> Any:
         cursor.close()
 
     event.listen(engine, "connect", pragmas)
-    return SQLAlchemyJobStore(engine=engine)
+    return engine
+
+
+def _job_store(path: Path) -> Any:
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+
+    return SQLAlchemyJobStore(engine=_engine(path))
 
 
 def _scheduler(path: Path) -> Any:
@@ -463,37 +507,64 @@ def _scheduler(path: Path) -> Any:
     )
 
 
-async def setup_baseline(path: Path, fans: int) -> float:
-    """One date job per fan, due now, added one by one; the seconds it took."""
+_KEEP_SCHEMA = (
+    "CREATE TABLE runs (id INTEGER PRIMARY KEY, step INTEGER NOT NULL, next_run_at BIGINT,"
+    " updated_at BIGINT NOT NULL)",
+    "CREATE TABLE events (id INTEGER PRIMARY KEY, fan INTEGER NOT NULL, type TEXT NOT NULL,"
+    " at BIGINT NOT NULL, metadata TEXT NOT NULL)",
+    "CREATE INDEX events_fan ON events (fan, at)",
+)
+
+
+async def setup_baseline(path: Path, fans: int, kind: str) -> float:
+    """One date job per fan, due now, added one by one; the seconds it took. "keep": the
+    app's tables too (a run row per fan; events), beside the job store in the same file."""
+    from sqlalchemy import text
+
     _, values = hook()
+    if kind == "keep":
+        engine = _engine(path)
+        with engine.begin() as conn:
+            for statement in _KEEP_SCHEMA:
+                conn.execute(text(statement))
+            conn.execute(
+                text("INSERT INTO runs (id, step, next_run_at, updated_at) VALUES (:i, 0, 0, 0)"),
+                [{"i": i} for i in range(fans)],
+            )
+        engine.dispose()
     scheduler = _scheduler(path)
     scheduler.start(paused=True)  # the job store takes the jobs; nothing runs
     now = datetime.now(UTC)
     started = time.perf_counter()
     for i in range(fans):
-        scheduler.add_job(
-            baseline_job, "date", run_date=now, args=[f"fan{i}", values], id=f"journey:{i}:hook"
-        )
+        args = [f"fan{i}", values, i] if kind == "keep" else [f"fan{i}", values]
+        scheduler.add_job(baseline_job, "date", run_date=now, args=args, id=f"journey:{i}:hook")
     took = time.perf_counter() - started
     scheduler.shutdown(wait=False)
     await asyncio.sleep(0.1)
-    log(f"  baseline: {fans:,} jobs added in {took:.1f} s")
+    log(f"  baseline ({kind}): {fans:,} jobs added in {took:.1f} s")
     return took
 
 
-async def run_baseline(path: Path, fans: int, limit_s: float) -> dict[str, Any]:
+async def run_baseline(path: Path, fans: int, limit_s: float, kind: str) -> dict[str, Any]:
     global _BASELINE
     # Imported before the clock runs: the executor start() makes, the stored jobs' trigger.
     for module in ("apscheduler.executors.asyncio", "apscheduler.triggers.date"):
         importlib.import_module(module)
     from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import text
 
     from bot.notifications import command_link
 
     recorder = Recorder(fans)
-    state = _BASELINE = _Baseline(recorder, hook()[0], lambda _p, payload: command_link(payload))
     scheduler = _scheduler(path)
+    state = _BASELINE = _Baseline(
+        recorder,
+        hook()[0],
+        lambda _p, payload: command_link(payload),
+        keep=_engine(path) if kind == "keep" else None,
+        scheduler=scheduler,
+    )
     scheduler.add_listener(
         lambda event: state.missed.append(str(event.code)), EVENT_JOB_ERROR | EVENT_JOB_MISSED
     )
@@ -514,12 +585,21 @@ async def run_baseline(path: Path, fans: int, limit_s: float) -> dict[str, Any]:
     figures = memory.figures()
     scheduler.shutdown(wait=False)
     await asyncio.sleep(0.1)
-    engine = create_engine(f"sqlite:///{path}")
+    engine = _engine(path)
     with engine.connect() as conn:
         left = conn.execute(text("select count(*) from apscheduler_jobs")).scalar_one()
+        kept = {"runs_at_step_1": 0, "events": 0}
+        if kind == "keep":
+            kept = {
+                "runs_at_step_1": conn.execute(
+                    text("select count(*) from runs where step = 1")
+                ).scalar_one(),
+                "events": conn.execute(text("select count(*) from events")).scalar_one(),
+            }
     engine.dispose()
     return {
-        "side": "baseline",
+        "side": f"baseline-{kind}",
+        "kind": kind,
         "fans": fans,
         "finished": finished,
         "delivered": len(recorder.chats),
@@ -527,6 +607,7 @@ async def run_baseline(path: Path, fans: int, limit_s: float) -> dict[str, Any]:
         "texts": sorted(recorder.texts),
         "missed_or_failed": len(state.missed),
         "jobs_left_in_store": left,
+        **kept,
         "seconds": ended - started,
         **stalls,
         **figures,
@@ -561,63 +642,79 @@ def _ms(value: float) -> str:
     return f"{value:,.1f} ms"
 
 
-def _table(ours: Mapping[str, Any], base: Mapping[str, Any], setup: Mapping[str, float]) -> None:
+def _rate(side: Mapping[str, Any]) -> float:
+    return float(side["delivered"]) / float(side["seconds"])
+
+
+def _table(sides: Sequence[Mapping[str, Any]], setup: Mapping[str, float]) -> None:
+    ours, *bases = sides
     n = ours["fans"]
-    rows = [
-        ("steps / jobs", f"{n:,}", f"{base['fans']:,}"),
+
+    def each(show: Callable[[Mapping[str, Any]], str]) -> list[str]:
+        return [show(side) for side in sides]
+
+    rows: list[tuple[str, list[str]]] = [
+        ("steps / jobs", each(lambda s: f"{s['fans']:,}")),
         (
             "setup (not measured)",
-            f"{setup['ours']:.1f} s build+bulk SQL",
-            f"{setup['baseline']:.1f} s add_job ×{base['fans']:,}",
+            [f"{setup['ours']:.1f} s build+SQL"]
+            + [f"{setup[b['side']]:.1f} s add_job ×{b['fans']:,}" for b in bases],
         ),
-        ("due → all pushed", f"{ours['seconds']:.2f} s", f"{base['seconds']:.2f} s"),
-        (
-            "steps/s end to end",
-            f"{n / ours['seconds']:,.0f}",
-            f"{base['delivered'] / base['seconds']:,.0f}",
-        ),
+        ("due → all pushed", each(lambda s: f"{s['seconds']:.2f} s")),
+        ("steps/s end to end", each(lambda s: f"{_rate(s):,.0f}")),
         (
             "  engine only",
-            f"{n / ours['engine_seconds']:,.0f} ({ours['engine_seconds']:.2f} s)",
-            "",
+            [f"{n / ours['engine_seconds']:,.0f} ({ours['engine_seconds']:.2f} s)"]
+            + [""] * len(bases),
         ),
         (
             "  sender only",
-            f"{n / ours['sender_seconds']:,.0f} ({ours['sender_seconds']:.2f} s)",
-            "",
+            [f"{n / ours['sender_seconds']:,.0f} ({ours['sender_seconds']:.2f} s)"]
+            + [""] * len(bases),
         ),
-        ("longest loop stall", _ms(ours["stall_ms"]), _ms(base["stall_ms"])),
+        ("longest loop stall", each(lambda s: _ms(s["stall_ms"]))),
         (
             "  longest GC pause",
-            f"{_ms(ours['gc_pause_ms'])} (gen {ours['gc_pause_generation']})",
-            f"{_ms(base['gc_pause_ms'])} (gen {base['gc_pause_generation']})",
+            each(lambda s: f"{_ms(s['gc_pause_ms'])} (gen {s['gc_pause_generation']})"),
         ),
-        (
-            "  full collections",
-            f"{ours['gc_full_collections']}",
-            f"{base['gc_full_collections']}",
-        ),
-        (
-            "peak RSS growth",
-            f"{ours['growth_mib']:,.1f} MiB",
-            f"{base['growth_mib']:,.1f} MiB",
-        ),
-        (
-            "child's peak RSS",
-            f"{ours['peak_rss_mib']:,.1f} MiB",
-            f"{base['peak_rss_mib']:,.1f} MiB",
-        ),
+        ("  full collections", each(lambda s: f"{s['gc_full_collections']}")),
+        ("peak RSS growth", each(lambda s: f"{s['growth_mib']:,.1f} MiB")),
+        ("child's peak RSS", each(lambda s: f"{s['peak_rss_mib']:,.1f} MiB")),
         (
             "pushed (distinct chats)",
-            f"{ours['delivered']:,} ({ours['distinct_chats']:,})",
-            f"{base['delivered']:,} ({base['distinct_chats']:,})",
+            each(lambda s: f"{s['delivered']:,} ({s['distinct_chats']:,})"),
         ),
     ]
-    width = max(len(r[1]) for r in rows) + 3
-    header = f"{'':<25}{'ours':<{width}}baseline (APScheduler 3.11 job store)"
+    width = max(len(cell) for _, cells in rows for cell in cells) + 3
+    names = ["ours", "APScheduler, push only", "APScheduler, same work"]
+    header = f"{'':<25}" + "".join(f"{name:<{width}}" for name in names[: len(sides)])
     print(f"\n{header}\n{'-' * len(header)}")
-    for label, a, b in rows:
-        print(f"{label:<25}{a:<{width}}{b}")
+    for label, cells in rows:
+        print(f"{label:<25}" + "".join(f"{cell:<{width}}" for cell in cells))
+
+
+def _problems(fans: int, ours: Mapping[str, Any], bases: Sequence[Mapping[str, Any]]) -> list[str]:
+    problems = []
+    if (ours["delivered"], ours["distinct_chats"], ours["outbox_sent"]) != (fans,) * 3:
+        problems.append("ours did not push every step exactly once")
+    if ours["runs_at_step_1"] != fans:
+        problems.append(f"ours moved {ours['runs_at_step_1']:,} runs on, not {fans:,}")
+    for base in bases:
+        name = base["side"]
+        if not base["finished"] or base["distinct_chats"] != fans:
+            problems.append(f"{name} ran {base['delivered']:,} jobs of {fans:,}")
+        # "keep" leaves each fan's next step in the store; "push" leaves nothing.
+        expected_left = fans if base["kind"] == "keep" else 0
+        if base["missed_or_failed"] or base["jobs_left_in_store"] != expected_left:
+            problems.append(
+                f"{name} missed or failed {base['missed_or_failed']} jobs, "
+                f"left {base['jobs_left_in_store']} in its store ({expected_left} expected)"
+            )
+        if base["kind"] == "keep" and (base["runs_at_step_1"], base["events"]) != (fans, fans):
+            problems.append(f"{name} kept {base['runs_at_step_1']} runs, {base['events']} events")
+        if ours["texts"] != base["texts"] or len(ours["texts"]) != 1:
+            problems.append(f"the messages differ: {ours['texts']} vs {base['texts']}")
+    return problems
 
 
 async def parent(fans: int, limit_s: float) -> int:
@@ -632,37 +729,30 @@ async def parent(fans: int, limit_s: float) -> int:
         started = time.perf_counter()
         await setup_ours(directory / "ours.db", fans)
         setup = {"ours": time.perf_counter() - started}
-        setup["baseline"] = await setup_baseline(directory / "jobs.db", fans)
-        log("Measuring ours …")
-        ours = child("ours", fans, directory, limit_s)
-        log(f"  {ours['seconds']:.1f} s")
-        log("Measuring the baseline …")
-        base = child("baseline", fans, directory, limit_s)
-        log(f"  {base['seconds']:.1f} s")
-    _table(ours, base, setup)
-    problems = []
-    if (ours["delivered"], ours["distinct_chats"], ours["outbox_sent"]) != (fans,) * 3:
-        problems.append("ours did not push every step exactly once")
-    if ours["runs_at_step_1"] != fans:
-        problems.append(f"ours moved {ours['runs_at_step_1']:,} runs on, not {fans:,}")
-    if not base["finished"] or base["distinct_chats"] != fans:
-        problems.append(f"the baseline ran {base['delivered']:,} jobs of {fans:,}")
-    if base["missed_or_failed"] or base["jobs_left_in_store"]:
-        problems.append(
-            f"the baseline missed or failed {base['missed_or_failed']} jobs, "
-            f"left {base['jobs_left_in_store']} in its store"
-        )
-    if ours["texts"] != base["texts"] or len(ours["texts"]) != 1:
-        problems.append(f"the messages differ: {ours['texts']} vs {base['texts']}")
-    for side in (ours, base):
-        print(f"{side['side']}'s worst stalls: {'; '.join(side['worst_stalls']) or '—'}")
+        for kind in KINDS:
+            took = await setup_baseline(directory / f"jobs-{kind}.db", fans, kind)
+            setup[f"baseline-{kind}"] = took
+        sides: list[dict[str, Any]] = []
+        for side in ("ours", *(f"baseline-{kind}" for kind in KINDS)):
+            log(f"Measuring {side} …")
+            sides.append(child(side, fans, directory, limit_s))
+            log(f"  {sides[-1]['seconds']:.1f} s")
+    _table(sides, setup)
+    ours, push, keep = sides
+    problems = _problems(fans, ours, [push, keep])
+    for figures in sides:
+        stalls = "; ".join(figures["worst_stalls"]) or "—"
+        print(f"{figures['side']}'s worst stalls: {stalls}")
     for problem in problems:
         print(f"! {problem}")
-    if not (ours["peak_reset"] and base["peak_reset"]):
+    if not all(figures["peak_reset"] for figures in sides):
         print("! VmHWM could not be reset: the peaks include the children's start-up")
 
-    rate = (fans / ours["seconds"]) / (base["delivered"] / base["seconds"])
-    memory = ours["growth_mib"] / base["growth_mib"]
+    # The targets are against the baseline doing the same work (the issue's words); the
+    # push-only baseline (nothing kept, no next step scheduled) is shown beside.
+    print("\nTargets (against APScheduler doing the same work; push only in brackets)")
+    memory = ours["growth_mib"] / keep["growth_mib"]
+    rate = _rate(ours) / _rate(keep)
     targets = [
         (
             f"loop stall ≤ {STALL_TARGET_MS:.0f} ms (ours)",
@@ -671,19 +761,19 @@ async def parent(fans: int, limit_s: float) -> int:
         ),
         (
             "memory ≤ 1/3 of the baseline's",
-            f"{memory:.2f}× ({ours['growth_mib']:.1f} vs {base['growth_mib']:.1f} MiB)",
+            f"{memory:.2f}× ({ours['growth_mib']:.1f} vs {keep['growth_mib']:.1f} MiB)"
+            f" [{ours['growth_mib'] / push['growth_mib']:.2f}×]",
             memory <= MEMORY_TARGET,
         ),
         (
             f"dispatch ≥ {RATE_TARGET:.0f}× the baseline's rate",
-            f"{rate:.2f}×",
+            f"{rate:.2f}× [{_rate(ours) / _rate(push):.2f}×]",
             rate >= RATE_TARGET,
         ),
     ]
-    print("\nTargets")
     for name, value, met in targets:
-        print(f"  {name:<38}{value:<38}{'MET' if met else 'MISSED'}")
-    print("\n" + json.dumps({"ours": ours, "baseline": base, "setup_s": setup}, indent=2))
+        print(f"  {name:<38}{value:<46}{'MET' if met else 'MISSED'}")
+    print("\n" + json.dumps({"sides": sides, "setup_s": setup}, indent=2))
     return 0 if all(met for *_, met in targets) and not problems else 1
 
 
@@ -691,16 +781,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="10k fans instead of 100k")
     parser.add_argument("--fans", type=int, help="how many fans (overrides --quick)")
-    parser.add_argument("--limit", type=float, default=900.0, help="seconds the baseline may take")
-    parser.add_argument("--side", choices=("ours", "baseline"), help=argparse.SUPPRESS)
+    parser.add_argument("--limit", type=float, default=900.0, help="seconds a baseline may take")
+    sides = ("ours", *(f"baseline-{kind}" for kind in KINDS))
+    parser.add_argument("--side", choices=sides, help=argparse.SUPPRESS)
     parser.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     fans = args.fans or (10_000 if args.quick else 100_000)
     if args.side == "ours":
         report(asyncio.run(run_ours(args.dir / "ours.db", fans)))
         return 0
-    if args.side == "baseline":
-        report(asyncio.run(run_baseline(args.dir / "jobs.db", fans, args.limit)))
+    if args.side is not None:
+        kind = args.side.removeprefix("baseline-")
+        path = args.dir / f"jobs-{kind}.db"
+        report(asyncio.run(run_baseline(path, fans, args.limit, kind)))
         return 0
     return asyncio.run(parent(fans, args.limit))
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from bot.conversation import texts
 from bot.conversation.messages import MessageRef, Reply
+from core.model import Identity
 from core.ports import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,12 @@ class ChatNotifier:
         log.info("person %d not reachable for %s", person_id, key)
         return False
 
-    async def deliver(self, person_id: int, reply: Reply | ReplyFor) -> bool:
+    async def deliver(
+        self,
+        person_id: int,
+        reply: Reply | ReplyFor,
+        chats: Sequence[tuple[str, Identity]] | None = None,
+    ) -> bool:
         """Send a whole message (text, buttons, a file) to the person's most recent chat that
         takes it; ``reply`` may be a function of the platform (deep links differ).
 
@@ -81,12 +87,16 @@ class ChatNotifier:
         runs here, or when the person's reachable chats are all on platforms another process
         serves: the message is left for that process. Raises the first error of a chat that
         failed when no other chat took the message, so the caller tries again later.
+        ``chats``: the person's chats as ``IdentityRepository.of_people`` gives them (read
+        now when None).
         """
         if not self._push:
             raise NoChatFrontend("no chat frontend runs in this process")
-        async with self._uow() as uow:
-            identities = await uow.identities.of_person(person_id)
-            await uow.commit()
+        if chats is None:
+            async with self._uow() as uow:
+                chats = await uow.identities.of_person(person_id)
+                await uow.commit()
+        identities = chats
         made: dict[str, Reply] = {}
         elsewhere: set[str] = set()
         error: Exception | None = None

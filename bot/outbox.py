@@ -32,7 +32,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal
@@ -42,12 +42,13 @@ from bot.conversation.messages import Button, Media, Reply
 from bot.conversation.texts import t
 from bot.notifications import ChatNotifier, NoChatFrontend
 from core.journeys import OutboxItem
+from core.model import Identity
 from core.ports import Clock, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
 # Outcomes are recorded whenever this many are waiting, and every this many seconds.
-FLUSH_SIZE = 16
+FLUSH_SIZE = 64
 FLUSH_EVERY = 1.0
 ERROR_MAX = 500  # characters of an error kept with a failed attempt
 
@@ -167,6 +168,8 @@ class OutboxSender:
         lease_until = now + timedelta(seconds=settings.lease)
         async with self._uow() as uow:
             items = await uow.outbox.claim(now, settings.batch, lease_until)
+            people = sorted({item.person_id for item in items})
+            chats = await uow.identities.of_people(people) if people else {}
             await uow.commit()
         if not items:
             return DrainReport()
@@ -174,13 +177,20 @@ class OutboxSender:
         # lease, with a tenth of it left to record the outcome.
         latest_start = time.monotonic() + settings.lease * 0.9 - settings.timeout
         recorder = _Recorder(self._record, settings.attempts)
-        gate = asyncio.Semaphore(settings.concurrency)
+        waiting = iter(items)
+
+        async def sender() -> None:
+            # ``concurrency`` of these share the batch: each takes the next message in turn.
+            for item in waiting:
+                mine = chats.get(item.person_id, [])
+                await self._send(item, mine, latest_start, recorder)
+
         # Outcomes are recorded while slow sends still wait (a broadcast's progress moves on).
         flusher = asyncio.create_task(recorder.keep_flushing())
         try:
             async with asyncio.TaskGroup() as sends:
-                for item in items:
-                    sends.create_task(self._send(item, gate, latest_start, recorder))
+                for _ in range(min(settings.concurrency, len(items))):
+                    sends.create_task(sender())
         finally:
             flusher.cancel()
             await asyncio.wait([flusher])
@@ -198,33 +208,36 @@ class OutboxSender:
         )
 
     async def _send(
-        self, item: OutboxItem, gate: asyncio.Semaphore, latest_start: float, recorder: _Recorder
+        self,
+        item: OutboxItem,
+        chats: Sequence[tuple[str, Identity]],
+        latest_start: float,
+        recorder: _Recorder,
     ) -> None:
-        async with gate:
-            if time.monotonic() > latest_start:
-                return  # no time left in the lease: due again when it expires
-            try:
-                async with asyncio.timeout(self.settings.timeout):
-                    delivered = await self._notifier.deliver(
-                        item.person_id, lambda platform: self._reply(item, platform)
-                    )
-            except NoChatFrontend as e:
-                log.debug("outbox %d left for another process: %s", item.id, e)
-                return
-            except MalformedMessage as e:
-                log.error("outbox %d (%s) cannot be sent: %s", item.id, item.dedupe_key, e)
-                result = _Result(item, "failed", f"malformed: {e}")
-            except Exception as e:
-                log.warning(
-                    "outbox %d (%s): attempt %d failed: %r",
-                    item.id,
-                    item.dedupe_key,
-                    item.attempts + 1,
-                    e,
+        if time.monotonic() > latest_start:
+            return  # no time left in the lease: due again when it expires
+        try:
+            async with asyncio.timeout(self.settings.timeout):
+                delivered = await self._notifier.deliver(
+                    item.person_id, lambda platform: self._reply(item, platform), chats
                 )
-                result = _Result(item, "retry", repr(e) if str(e) else type(e).__name__)
-            else:
-                result = _Result(item, "sent" if delivered else "unreachable")
+        except NoChatFrontend as e:
+            log.debug("outbox %d left for another process: %s", item.id, e)
+            return
+        except MalformedMessage as e:
+            log.error("outbox %d (%s) cannot be sent: %s", item.id, item.dedupe_key, e)
+            result = _Result(item, "failed", f"malformed: {e}")
+        except Exception as e:
+            log.warning(
+                "outbox %d (%s): attempt %d failed: %r",
+                item.id,
+                item.dedupe_key,
+                item.attempts + 1,
+                e,
+            )
+            result = _Result(item, "retry", repr(e) if str(e) else type(e).__name__)
+        else:
+            result = _Result(item, "sent" if delivered else "unreachable")
         await recorder.add(result)
 
     def _reply(self, item: OutboxItem, platform: str) -> Reply:
@@ -234,11 +247,13 @@ class OutboxSender:
         settings = self.settings
         now = self._clock.now()
         async with self._uow() as uow:
+            sent = [result.item.id for result in results if result.outcome == "sent"]
+            await uow.outbox.mark_sent_many(sent, now)
             for result in results:
                 item = result.item
                 if result.outcome == "sent":
-                    await uow.outbox.mark_sent(item.id, now)
-                elif result.outcome == "unreachable":
+                    continue
+                if result.outcome == "unreachable":
                     await uow.outbox.mark_unreachable(item.id, now)
                 else:
                     attempts = item.attempts + 1

@@ -4,11 +4,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from core.journeys import JourneyRun, OutboxItem
+from core.journeys import JourneyRun, OutboxItem, QueuedMessage
 
 
 class JourneyRepository(Protocol):
@@ -53,6 +53,21 @@ class JourneyRepository(Protocol):
         nothing changed when it is not at ``expected_step`` / ``expected_state`` any more."""
         ...
 
+    async def stopped(self, creator_id: int, fan_ids: Sequence[int]) -> set[int]:
+        """The fans among ``fan_ids`` whose run with this creator is stopped (they opted out)."""
+        ...
+
+    async def hold(self, run_ids: Sequence[int]) -> list[JourneyRun]:
+        """These runs as they are now, held until this transaction ends: on PostgreSQL their
+        rows are locked (``FOR UPDATE``), so what is read is what :meth:`save` overwrites;
+        SQLite's writers take turns anyway."""
+        ...
+
+    async def save(self, runs: Sequence[JourneyRun], now: datetime) -> None:
+        """Write each run's ``step``, ``state``, ``next_run_at``, ``attempts`` and ``data``,
+        in one statement; for runs :meth:`hold` holds in this transaction."""
+        ...
+
     async def due_count(self, now: datetime) -> int:
         """How many active runs are due at ``now`` (for progress and benchmarks)."""
         ...
@@ -74,6 +89,11 @@ class OutboxRepository(Protocol):
         """Queue a message; False (nothing added) if ``dedupe_key`` was queued before."""
         ...
 
+    async def add_many(self, messages: Sequence[QueuedMessage], now: datetime) -> int:
+        """Queue many messages in one statement; those whose ``dedupe_key`` was queued before
+        are skipped. How many were queued."""
+        ...
+
     async def claim(self, now: datetime, limit: int, lease_until: datetime) -> list[OutboxItem]:
         """Up to ``limit`` pending messages due at ``now`` (oldest first), taken for this caller
         until ``lease_until`` (``FOR UPDATE SKIP LOCKED`` on PostgreSQL)."""
@@ -83,12 +103,21 @@ class OutboxRepository(Protocol):
         """The message was delivered."""
         ...
 
+    async def mark_sent_many(self, item_ids: Sequence[int], now: datetime) -> None:
+        """These messages were delivered (one statement)."""
+        ...
+
     async def mark_unreachable(self, item_id: int, now: datetime) -> None:
         """No chat can reach the person: not retried."""
         ...
 
     async def retry_later(self, item_id: int, error: str, at: datetime, *, give_up: bool) -> None:
         """Count a failed attempt; due again at ``at``, or failed for good with ``give_up``."""
+        ...
+
+    async def cancel(self, person_id: int, key_prefixes: Sequence[str]) -> int:
+        """Cancel the person's pending messages whose ``dedupe_key`` starts with one of
+        ``key_prefixes`` (one being sent now still goes); how many were cancelled."""
         ...
 
     async def batch_counts(self, batch: str) -> dict[str, int]:

@@ -26,6 +26,16 @@ STEPS = (
 )
 
 
+def run_keys(run_id: int) -> str:
+    """What the outbox keys of one run's messages start with (``journey:RUN:STEP…``)."""
+    return f"journey:{run_id}:"
+
+
+def broadcast_keys(creator_id: int) -> str:
+    """What the outbox keys of a creator's broadcasts start with (``broadcast:bID-…:FAN``)."""
+    return f"broadcast:b{creator_id}-"
+
+
 class RunState(StrEnum):
     ACTIVE = "active"  # a step is due at next_run_at
     DONE = "done"  # all nine steps were delivered
@@ -55,11 +65,23 @@ class JourneyRun:
         return STEPS[self.step] if self.step < len(STEPS) else "done"
 
 
+@dataclass(frozen=True, slots=True)
+class QueuedMessage:
+    """A message to put into the outbox (see :class:`OutboxItem`)."""
+
+    person_id: int
+    dedupe_key: str
+    message: dict[str, Any]
+    not_before: datetime | None = None  # None: as soon as possible
+    batch: str | None = None
+
+
 class OutboxState(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     UNREACHABLE = "unreachable"  # no chat can reach the person: not retried
     FAILED = "failed"  # gave up after its attempts
+    CANCELLED = "cancelled"  # the person opted out before it went (/stop, an unfollow)
 
 
 @dataclass(frozen=True, slots=True)

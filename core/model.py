@@ -175,6 +175,17 @@ class Event:
 
 
 @dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event to append (its id and time are given when it is written)."""
+
+    entity_id: int
+    type: str
+    actor_type: ActorType = ActorType.SYSTEM
+    actor_id: int | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class ActivityLog:
     """A creator's latest events, for its owner."""
 

@@ -23,7 +23,7 @@ from core.ai_ports import (
 )
 from core.journey_ports import JourneyRepository, OutboxRepository
 from core.ledger_ports import LedgerRepository, TokenChain, Wallets
-from core.model import Entity, EntityType, Event, Identity, Relation, Status
+from core.model import Entity, EntityType, Event, Identity, NewEvent, Relation, Status
 from core.payment_ports import (
     Notifier,
     PaymentGateway,
@@ -59,6 +59,10 @@ class IdentityRepository(Protocol):
 
     async def of_person(self, user_id: int) -> list[tuple[str, Identity]]:
         """Every ``(platform, identity)`` of one person, the most recently seen first."""
+        ...
+
+    async def of_people(self, user_ids: Sequence[int]) -> dict[int, list[tuple[str, Identity]]]:
+        """:meth:`of_person` for many people at once (those without identities left out)."""
         ...
 
     async def set_reachable(
@@ -185,6 +189,10 @@ class EventRepository(Protocol):
         at: datetime,
     ) -> int:
         """Append an event and return its id."""
+        ...
+
+    async def add_many(self, events: Sequence[NewEvent], at: datetime) -> None:
+        """Append many events in one statement."""
         ...
 
     async def latest(self, entity_id: int, limit: int) -> list[Event]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -17,8 +18,13 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 Tick = Callable[..., Awaitable[Any]]
 
 
-def every(scheduler: AsyncIOScheduler, seconds: float, tick: Tick, *args: Any) -> None:
-    """Run ``tick(*args)`` on ``scheduler`` every ``seconds``, one run at a time."""
+def every(
+    scheduler: AsyncIOScheduler, seconds: float, tick: Tick, *args: Any, at_once: bool = False
+) -> None:
+    """Run ``tick(*args)`` on ``scheduler`` every ``seconds`` (the first run now with
+    ``at_once``), one run at a time."""
+    # APScheduler reads an explicit next_run_time=None as "paused": only passed to start now.
+    first: dict[str, Any] = {"next_run_time": datetime.now(UTC)} if at_once else {}
     scheduler.add_job(
         tick,
         "interval",
@@ -27,17 +33,38 @@ def every(scheduler: AsyncIOScheduler, seconds: float, tick: Tick, *args: Any) -
         max_instances=1,
         coalesce=True,
         misfire_grace_time=None,
+        **first,
     )
 
 
 async def tick_until(stop: asyncio.Event, seconds: float, tick: Tick) -> None:
     """Run ``tick`` at once (what the last process left), then every ``seconds`` until
-    ``stop`` is set."""
+    ``stop`` is set; then wait for a run still going, cancelled."""
+    running: set[asyncio.Task[Any]] = set()
+
+    async def guarded() -> Any:
+        task = asyncio.current_task()
+        assert task is not None
+        running.add(task)
+        try:
+            return await tick()
+        except asyncio.CancelledError:
+            if stop.is_set():
+                return None  # cut short by the shutdown: what it left is found next time
+            raise
+        finally:
+            running.discard(task)
+
     scheduler = AsyncIOScheduler(timezone="UTC")
-    every(scheduler, seconds, tick)
+    # The first run is the scheduler's too (not a call beside it): two runs of one job never
+    # overlap, so a drain's in-flight window stays one batch.
+    every(scheduler, seconds, guarded, at_once=True)
     scheduler.start()
     try:
-        await tick()
         await stop.wait()
     finally:
         scheduler.shutdown(wait=False)
+        for task in list(running):
+            task.cancel()
+        if running:
+            await asyncio.wait(running)

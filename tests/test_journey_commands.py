@@ -82,7 +82,7 @@ async def test_ratings_are_checked_and_recorded(chat: Chat, sqlite_app: bootstra
     assert "is not a whole number from 1 to 5" in (await chat("bob", "/rate alice 9")).text
 
 
-async def test_a_share_link_rewards_the_fan_who_shared_it_once(
+async def test_a_share_link_rewards_the_fan_who_shared_it_once_they_follow(
     chat: Chat, sqlite_app: bootstrap.App
 ) -> None:
     await alice_with_follower(chat, sqlite_app)
@@ -95,10 +95,17 @@ async def test_a_share_link_rewards_the_fan_who_shared_it_once(
         await uow.commit()
     guessed = await chat("erin", f"/start ref-{run.id}")  # no code: a guessed link pays nothing
     assert guessed.text.startswith("👋 Welcome to ONE")
+    await chat("erin", "/follow alice")
     welcome = await chat("carol", f"/start ref-{run.id}-c0ffee")
     assert "Alice (@alice)" in welcome.text
+    assert "25 $ALICE" not in (await chat("bob", "/balance")).text  # a visit alone pays nothing
     await chat("carol", f"/start ref-{run.id}-c0ffee")  # again: not a new person any more
     await chat("bob", f"/start ref-{run.id}-c0ffee")  # the sharer themself: nothing
+    await chat("carol", "/follow alice")  # the new fan follows: Bob is rewarded
+    assert "25 $ALICE of @alice" in (await chat("bob", "/balance")).text
+    await chat("carol", "/unfollow alice")
+    await chat("carol", "/follow alice")  # following again pays nothing more
+    await chat("bob", "/follow alice")
     balance = await chat("bob", "/balance")
     assert "25 $ALICE of @alice" in balance.text
     unknown = await chat("dave", "/start ref-999999-abc")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, nullcontext
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from adapters.db.engine import Database, open_database
 from adapters.db.schema import entities, journey_runs, outbox
 from adapters.db.sql import to_millis
 from adapters.db.unit_of_work import SqlUnitOfWork
-from core.journeys import JourneyRun, OutboxState, RunState
+from core.journeys import JourneyRun, OutboxState, QueuedMessage, RunState
 from core.model import EntityType
 from core.ports import UnitOfWorkFactory
 from tests.conftest import fresh_postgres_database, sqlite_url
@@ -229,6 +230,7 @@ async def test_the_outbox_claims_leases_and_settles_messages(units: UnitOfWorkFa
             "sent": 1,
             "unreachable": 1,
             "failed": 1,
+            "cancelled": 0,
         }
         assert await uow.outbox.batch_counts("none") == {s.value: 0 for s in OutboxState}
         await uow.commit()
@@ -244,7 +246,77 @@ async def test_the_outbox_claims_leases_and_settles_messages(units: UnitOfWorkFa
             "sent": 2,
             "unreachable": 1,
             "failed": 0,
+            "cancelled": 0,
         }
+
+
+async def test_a_batch_of_runs_is_held_and_saved_in_one_go(units: UnitOfWorkFactory) -> None:
+    alice, *fans = await _people(units, 3)
+    async with units() as uow:
+        runs = [await uow.journeys.start(fan, alice, T0, T0) for fan in fans]
+        await uow.commit()
+    ids = [run.id for run in runs if run is not None]
+    async with units() as uow:
+        held = await uow.journeys.hold([*reversed(ids), 999_999])  # one that is not there
+        assert [run.id for run in held] == ids
+        first, second, third = held
+        await uow.journeys.save(
+            [
+                replace(first, step=1, next_run_at=T0 + MINUTE, data={"goals": "10k"}),
+                replace(second, state=RunState.DONE, step=9, next_run_at=None),
+                replace(third, attempts=2, id=999_999),  # gone: nothing happens
+            ],
+            T0 + MINUTE,
+        )
+        await uow.commit()
+    async with units() as uow:
+        first, second, third = await uow.journeys.hold(ids)
+        assert (first.step, first.next_run_at, first.data) == (1, T0 + MINUTE, {"goals": "10k"})
+        assert first.updated_at == T0 + MINUTE
+        assert (second.state, second.step, second.next_run_at) == (RunState.DONE, 9, None)
+        assert (third.attempts, third.step) == (0, 0)
+        assert await uow.journeys.stopped(alice, fans) == set()
+        await uow.journeys.save([replace(third, state=RunState.STOPPED)], T0)
+        assert await uow.journeys.stopped(alice, [*fans, 999_999]) == {third.fan_id}
+        assert await uow.journeys.stopped(alice + 999, fans) == set()
+        assert await uow.journeys.stopped(alice, []) == set()
+        await uow.commit()
+
+
+async def test_messages_are_queued_sent_and_cancelled_in_sets(units: UnitOfWorkFactory) -> None:
+    _, bob, carol = await _people(units, 2)
+    messages = [
+        QueuedMessage(bob, "journey:1:hook", {"text": "hook"}),
+        QueuedMessage(bob, "journey:1:gift", {"text": "gift"}, not_before=T0 + LEASE),
+        QueuedMessage(bob, "broadcast:b1-x:2", {"text": "news"}, batch="b1-x"),
+        QueuedMessage(carol, "journey:2:hook", {"text": "hook"}),
+    ]
+    async with units() as uow:
+        assert await uow.outbox.add_many(messages, T0) == 4
+        assert await uow.outbox.add_many(messages[:1], T0) == 0  # queued before: skipped
+        assert await uow.outbox.add_many([], T0) == 0
+        await uow.commit()
+    async with units() as uow:
+        due = await uow.outbox.claim(T0, 10, T0 + MINUTE)
+        assert [i.dedupe_key for i in due] == [
+            "journey:1:hook",
+            "broadcast:b1-x:2",
+            "journey:2:hook",
+        ]
+        await uow.outbox.mark_sent_many([due[0].id, due[2].id], T0)
+        await uow.outbox.mark_sent_many([due[0].id], T0 + MINUTE)  # once sent, stays as sent
+        # Bob opts out: what is pending of his journey 1 and of broadcasts b1 is cancelled.
+        assert await uow.outbox.cancel(bob, ["journey:1:", "broadcast:b1-"]) == 2
+        assert await uow.outbox.cancel(carol, ["journey:1:"]) == 0
+        assert await uow.outbox.cancel(bob, []) == 0
+        assert await uow.outbox.batch_counts("b1-x") == {
+            **{state.value: 0 for state in OutboxState},
+            "cancelled": 1,
+        }
+        assert await uow.outbox.claim(T0 + 2 * LEASE, 10, T0 + 3 * LEASE) == []
+        chats = await uow.identities.of_people([bob, carol])
+        assert chats == {}  # no identities here: nobody to reach
+        await uow.commit()
 
 
 async def test_a_failed_attempt_keeps_its_error(database_url: str) -> None:

@@ -382,11 +382,16 @@ async def test_a_cancelled_drain_records_what_was_sent_and_leaves_the_rest_lease
     gate = asyncio.Event()
     sent_two = asyncio.Event()
 
+    started: list[str] = []
+
     async def push(chat_id: str, reply: Reply) -> MessageRef | None:
-        if len(telegram.sent) >= 2:
-            sent_two.set()
+        started.append(chat_id)  # counted as it starts: sends run side by side
+        if len(started) > 2:
             await gate.wait()
-        return await telegram(chat_id, reply)
+        ref = await telegram(chat_id, reply)
+        if len(telegram.sent) == 2:
+            sent_two.set()
+        return ref
 
     world.notifier.register("telegram", push)
     draining = asyncio.create_task(world.sender.drain())

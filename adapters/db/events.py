@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,10 +11,11 @@ from sqlalchemy import bindparam, insert, select
 from adapters.db.engine import Session
 from adapters.db.schema import events
 from adapters.db.sql import from_millis, to_millis
-from core.model import ActorType, Event
+from core.model import ActorType, Event, NewEvent
 
 _c = events.c
 _ADD = insert(events).returning(_c.id)
+_ADD_MANY = insert(events)
 _LATEST = (
     select(events)
     .where(_c.entity_id == bindparam("entity"))
@@ -70,6 +71,23 @@ class SqlEventRepository:
             "metadata": dict(metadata),
         }
         return int(await self._s.run(lambda c: c.execute(_ADD, row).scalar_one()))
+
+    async def add_many(self, new: Sequence[NewEvent], at: datetime) -> None:
+        if not new:
+            return
+        millis = to_millis(at)
+        rows = [
+            {
+                "entity_id": event.entity_id,
+                "event_type": str(event.type),
+                "timestamp": millis,
+                "actor_type": str(event.actor_type),
+                "actor_id": event.actor_id,
+                "metadata": dict(event.metadata),
+            }
+            for event in new
+        ]
+        await self._s.run(lambda c: c.execute(_ADD_MANY, rows))
 
     async def latest(self, entity_id: int, limit: int) -> list[Event]:
         params = {"entity": entity_id, "limit": limit}

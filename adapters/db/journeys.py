@@ -4,7 +4,7 @@ of the ``outbox``."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +13,7 @@ from sqlalchemy import (
     Column,
     ColumnElement,
     Connection,
+    RowMapping,
     Table,
     any_,
     bindparam,
@@ -72,21 +73,20 @@ class Lease:
 
     def __call__(
         self, conn: Connection, now: datetime, limit: int, lease_until: datetime
-    ) -> list[dict[str, Any]]:
-        """The rows taken, as they are now (their ``column`` at the lease's end)."""
+    ) -> list[RowMapping]:
+        """The rows taken, oldest due first. Their ``column`` may still read as before: it is
+        ``lease_until`` now (to whole milliseconds)."""
         if limit <= 0:
             return []
         lease = to_millis(lease_until)
         params = {"now": to_millis(now), "limit": limit, "lease": lease}
         if conn.dialect.name == "postgresql":
             taken = conn.execute(self._claim, params).mappings().all()
-            return [dict(row) for row in sorted(taken, key=lambda r: (r["due"], r["id"]))]
-        rows = [dict(row) for row in conn.execute(self._pick, params).mappings()]
+            return sorted(taken, key=lambda r: (r["due"], r["id"]))
+        rows = conn.execute(self._pick, params).mappings().all()
         if rows:
             conn.execute(self._take, {"ids": [row["id"] for row in rows], "lease": lease})
-        for row in rows:
-            row[self.column] = lease
-        return rows
+        return list(rows)
 
 
 _j = journey_runs.c
@@ -106,7 +106,24 @@ _DUE_COUNT = (
     .select_from(journey_runs)
     .where(active_runs, _j.next_run_at <= bindparam("now"))
 )
+_STATES = {state.value: state for state in RunState}
 _CLAIM = Lease(journey_runs, _j.next_run_at, active_runs)
+_STOPPED = select(_j.fan_id).where(
+    _j.creator_id == bindparam("creator"),
+    _j.fan_id.in_(bindparam("fans", expanding=True)),
+    _j.state == RunState.STOPPED.value,
+)
+_HOLD = (
+    select(journey_runs)
+    .where(_j.id.in_(bindparam("ids", expanding=True)))
+    .order_by(_j.id)  # locks taken in one order: two holders cannot deadlock
+    .with_for_update()  # PostgreSQL; SQLite renders nothing (its writers take turns)
+)
+_SAVE = (
+    update(journey_runs)
+    .where(_j.id == bindparam("rid"))
+    .values({n: bindparam(f"v_{n}") for n in (*sorted(_MUTABLE), "updated_at")})
+)
 
 
 def _start(conn: Connection) -> Any:
@@ -139,17 +156,19 @@ def _stored(name: str, value: Any) -> Any:
     return value
 
 
-def _run(row: Mapping[Any, Any]) -> JourneyRun:
-    due = row["next_run_at"]
+def _run(row: Mapping[Any, Any], due: datetime | None = None) -> JourneyRun:
+    """``due``: the run's next_run_at when the row read is older (a lease just taken)."""
+    if due is None and row["next_run_at"] is not None:
+        due = from_millis(row["next_run_at"])
     return JourneyRun(
         id=row["id"],
         fan_id=row["fan_id"],
         creator_id=row["creator_id"],
         step=row["step"],
-        state=RunState(row["state"]),
-        next_run_at=None if due is None else from_millis(due),
+        state=_STATES[row["state"]],
+        next_run_at=due,
         attempts=row["attempts"],
-        data=dict(row["data"]),
+        data=row["data"],  # a new dict per read: the JSON type parses it
         created_at=from_millis(row["created_at"]),
         updated_at=from_millis(row["updated_at"]),
     )
@@ -197,7 +216,8 @@ class SqlJourneyRepository:
 
     async def claim_due(self, now: datetime, limit: int, lease_until: datetime) -> list[JourneyRun]:
         rows = await self._s.run(lambda c: _CLAIM(c, now, limit, lease_until))
-        return [_run(row) for row in rows]
+        leased = from_millis(to_millis(lease_until))
+        return [_run(row, leased) for row in rows]
 
     async def update(
         self,
@@ -222,6 +242,37 @@ class SqlJourneyRepository:
             tuple(sorted(changes)), expected_step is not None, expected_state is not None
         )
         return await self._s.run(lambda c: c.execute(stmt, params).first()) is not None
+
+    async def stopped(self, creator_id: int, fan_ids: Sequence[int]) -> set[int]:
+        if not fan_ids:
+            return set()
+        params = {"creator": creator_id, "fans": list(fan_ids)}
+        return set(await self._s.run(lambda c: c.execute(_STOPPED, params).scalars().all()))
+
+    async def hold(self, run_ids: Sequence[int]) -> list[JourneyRun]:
+        if not run_ids:
+            return []
+        params = {"ids": list(run_ids)}
+        rows = await self._s.run(lambda c: c.execute(_HOLD, params).mappings().all())
+        return [_run(row) for row in rows]
+
+    async def save(self, runs: Sequence[JourneyRun], now: datetime) -> None:
+        if not runs:
+            return
+        millis = to_millis(now)
+        rows = [
+            {
+                "rid": run.id,
+                "v_step": run.step,
+                "v_state": RunState(run.state).value,
+                "v_next_run_at": _stored("next_run_at", run.next_run_at),
+                "v_attempts": run.attempts,
+                "v_data": dict(run.data),
+                "v_updated_at": millis,
+            }
+            for run in runs
+        ]
+        await self._s.run(lambda c: c.execute(_SAVE, rows))
 
     async def due_count(self, now: datetime) -> int:
         params = {"now": to_millis(now)}

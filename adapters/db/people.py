@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, select, update
@@ -15,6 +16,11 @@ _i = identities.c
 _KEY = (_i.platform == bindparam("p"), _i.platform_user_id == bindparam("u"))
 _FIND = select(_i.user_id, _i.chat_id, _i.unreachable_at).where(*_KEY)
 _SET_CHAT = update(identities).where(*_KEY).values(chat_id=bindparam("chat"))
+_OF_PEOPLE = (
+    select(_i.user_id, _i.platform, _i.chat_id, _i.unreachable_at)
+    .where(_i.user_id.in_(bindparam("ids", expanding=True)))
+    .order_by(_i.user_id, _i.created_at.desc())
+)
 
 
 class SqlIdentityRepository:
@@ -60,6 +66,16 @@ class SqlIdentityRepository:
             (row.platform, Identity(user_id, row.chat_id, reachable=row.unreachable_at is None))
             for row in rows
         ]
+
+    async def of_people(self, user_ids: Sequence[int]) -> dict[int, list[tuple[str, Identity]]]:
+        found: dict[int, list[tuple[str, Identity]]] = {}
+        if not user_ids:
+            return found
+        params = {"ids": list(user_ids)}
+        for row in await self._s.run(lambda c: c.execute(_OF_PEOPLE, params).all()):
+            identity = Identity(row.user_id, row.chat_id, reachable=row.unreachable_at is None)
+            found.setdefault(row.user_id, []).append((row.platform, identity))
+        return found
 
     async def set_reachable(
         self, platform: str, chat_id: str, reachable: bool, now: datetime

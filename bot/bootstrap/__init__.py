@@ -228,7 +228,9 @@ async def build(
     background = Background()
     stack.push_async_callback(background.aclose)
     routes = payment_routes(payments, services, background)
-    router = Router(services, all_commands(), plain_text=PLAIN_TEXT, file=FILE)
+    router = Router(
+        services, all_commands(), plain_text=PLAIN_TEXT, file=FILE, background=background
+    )
     journeys = settings.journeys
     outbox = OutboxSender(
         uow,

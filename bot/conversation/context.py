@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from bot.conversation.messages import Incoming, MessageRef, Reply, Responder
 from core.model import UserRef
@@ -45,6 +46,10 @@ class Services:
     journey_engine: JourneyEngine
 
 
+# Runs a coroutine as a task of its own, named for the logs; its failure is logged.
+Spawn = Callable[[Coroutine[Any, Any, Any], str], None]
+
+
 class UsageError(Exception):
     """A command got missing or malformed arguments: the router answers with its usage line."""
 
@@ -57,6 +62,8 @@ class Context:
     services: Services
     responder: Responder
     commands: Sequence[Command]
+    # Starts work that outlives the command (watching a broadcast), so that the chat is free.
+    spawn: Spawn
 
     @property
     def who(self) -> UserRef:

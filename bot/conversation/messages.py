@@ -96,6 +96,9 @@ class Reply:
     buttons: tuple[tuple[Button, ...], ...] = field(default=())
     media: Media | None = None
     invoice: Invoice | None = None
+    # For the person who asked alone (errors, balances, wallets): where others could see the
+    # answer (a Discord server's channel), the frontend shows it to them only.
+    private: bool = False
 
     @property
     def all_buttons(self) -> list[Button]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
+from bot.background import Background
 from bot.conversation import texts
 from bot.conversation.context import Command, Context, Services, UsageError
 from bot.conversation.messages import Incoming, MessageRef, Reply, Responder
@@ -53,10 +54,13 @@ class Router:
         *,
         plain_text: Command | None = None,
         file: Command | None = None,
+        background: Background | None = None,
     ) -> None:
         """``plain_text`` handles words that are not a command (with the text as its args);
-        ``file`` handles a file sent to the bot."""
+        ``file`` handles a file sent to the bot; ``background`` keeps what commands start to
+        go on after them (the app's, closed with it)."""
         self._services = services
+        self._background = background or Background()
         self._plain_text = plain_text
         self._file = file
         self._commands: dict[str, Command] = {}
@@ -88,13 +92,22 @@ class Router:
         name, args = parsed
         command = self._commands.get(name)
         if command is None:
-            return await responder.send(Reply(texts.t("unknown_command", command=name[:32])))
+            unknown = texts.t("unknown_command", command=name[:32])
+            return await responder.send(Reply(unknown, private=True))
         return await self._handle(command, incoming, args, responder)
 
     async def _handle(
         self, command: Command, incoming: Incoming, args: str, responder: Responder
     ) -> MessageRef:
-        context = Context(incoming, command.name, args, self._services, responder, self.commands)
+        context = Context(
+            incoming,
+            command.name,
+            args,
+            self._services,
+            responder,
+            self.commands,
+            self._background.spawn,
+        )
         outcome = await self._run(command, context)
         if isinstance(outcome, MessageRef):
             return outcome
@@ -172,9 +185,9 @@ class Router:
             await context.responder.typing()
             return await command.handler(context)
         except UsageError:
-            return Reply(texts.t("usage.reply", usage=texts.t(command.usage_key)))
+            return Reply(texts.t("usage.reply", usage=texts.t(command.usage_key)), private=True)
         except DomainError as error:
-            return Reply(texts.t("error.prefix", message=error_text(error)))
+            return Reply(texts.t("error.prefix", message=error_text(error)), private=True)
         except Exception:
             log.exception(
                 "command /%s failed (platform=%s user=%s)",
@@ -182,4 +195,4 @@ class Router:
                 context.incoming.platform,
                 context.incoming.user_id,
             )
-            return Reply(texts.t("apology"))
+            return Reply(texts.t("apology"), private=True)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.errors import AccessDenied, InvalidInput, Reason
-from core.journeys import OutboxState, RunState
+from core.journeys import OutboxState, QueuedMessage
 from core.model import Relation, UserRef
 from core.ports import Clock, UnitOfWorkFactory
 from core.services.event_log import log_event
@@ -58,10 +58,11 @@ class BroadcastProgress:
     sent: int
     unreachable: int
     failed: int
+    cancelled: int = 0  # the follower opted out before theirs went
 
     @property
     def total(self) -> int:
-        return self.pending + self.sent + self.unreachable + self.failed
+        return self.pending + self.sent + self.unreachable + self.failed + self.cancelled
 
     @property
     def done(self) -> int:
@@ -110,14 +111,18 @@ class BroadcastService:
         for first in range(0, len(followers), CHUNK):
             async with self._uow() as uow:
                 now = self._clock.now()
-                for fan_id in followers[first : first + CHUNK]:
-                    run = await uow.journeys.find(fan_id, creator.id)
-                    if run is not None and run.state is RunState.STOPPED:
-                        opted_out += 1
-                        continue
-                    key = f"broadcast:{batch}:{fan_id}"
-                    if await uow.outbox.add(fan_id, key, message, now, batch=batch):
-                        queued += 1
+                chunk = followers[first : first + CHUNK]
+                stopped = await uow.journeys.stopped(creator.id, chunk)
+                opted_out += len(stopped)
+                queued += await uow.outbox.add_many(
+                    [
+                        # The key starts with broadcast_keys(creator): an opt-out cancels it.
+                        QueuedMessage(fan_id, f"broadcast:{batch}:{fan_id}", message, batch=batch)
+                        for fan_id in chunk
+                        if fan_id not in stopped
+                    ],
+                    now,
+                )
                 if first + CHUNK >= len(followers):
                     await log_event(
                         uow,
@@ -144,4 +149,5 @@ class BroadcastService:
             sent=counts.get(OutboxState.SENT.value, 0),
             unreachable=counts.get(OutboxState.UNREACHABLE.value, 0),
             failed=counts.get(OutboxState.FAILED.value, 0),
+            cancelled=counts.get(OutboxState.CANCELLED.value, 0),
         )

@@ -21,16 +21,15 @@ from core.journey_templates import (
     with_enabled,
     with_override,
 )
-from core.journeys import STEPS, JourneyRun, RunState
+from core.journeys import STEPS, JourneyRun, RunState, broadcast_keys, run_keys
 from core.model import Entity, EventType, UserRef
 from core.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from core.prompting import offline_answer
+from core.services import referrals
 from core.services.creators import load_creator
 from core.services.event_log import log_event
 from core.services.identities import owned_creator, resolve_user
 from core.services.journey_engine import JourneyEngine
-from core.services.ledger import move_tokens
-from core.services.tokens import token_of
 from core.validation import clean_text
 
 ANSWER_MAX = 2000
@@ -83,12 +82,14 @@ class JourneyService:
     # --- enrolment (inside the follow's unit of work) ------------------------------------
 
     async def enrol(self, uow: UnitOfWork, fan_id: int, creator: Entity) -> None:
-        """Start the creator's journey for a new follower, unless it is off or already ran."""
+        """Start the creator's journey for a new follower, unless it is off or already ran
+        (a stopped one goes on); reward the fan whose share link brought them."""
+        await referrals.reward(uow, self._clock, fan_id, creator.id, self._referral_reward)
         if not journey_enabled(creator.properties):
             return
         now = self._clock.now()
-        first = self._template.for_creator(creator.properties).steps[0]
-        due = now + self._engine.wait(first.wait)
+        steps = self._template.for_creator(creator.properties).steps
+        due = now + self._engine.wait(steps[0].wait)
         if await uow.journeys.start(fan_id, creator.id, due, now) is not None:
             await log_event(
                 uow,
@@ -96,6 +97,28 @@ class JourneyService:
                 fan_id,
                 EventType.JOURNEY_STARTED,
                 metadata={"creator": creator.id},
+            )
+            return
+        # Following again after leaving: the journey goes on where it stopped.
+        run = await uow.journeys.find(fan_id, creator.id)
+        if run is None or run.state is not RunState.STOPPED:
+            return
+        if run.step >= len(steps):
+            changes: dict[str, Any] = {"state": RunState.DONE}
+        elif "gate_opened" in run.data:  # its deadline still counts from when it opened
+            changes = {"state": RunState.ACTIVE, "next_run_at": now}
+        else:
+            wait = self._engine.wait(steps[run.step].wait)
+            changes = {"state": RunState.ACTIVE, "next_run_at": now + wait}
+        if await uow.journeys.update(
+            run.id, changes, now, expected_step=run.step, expected_state=RunState.STOPPED
+        ):
+            await log_event(
+                uow,
+                self._clock,
+                fan_id,
+                EventType.JOURNEY_STARTED,
+                metadata={"creator": creator.id, "resumed": run.step},
             )
 
     async def leave(self, uow: UnitOfWork, fan_id: int, creator_id: int) -> bool:
@@ -111,6 +134,8 @@ class JourneyService:
             expected_state=run.state,
         )
         if stopped:
+            # What was queued and not yet sent stays unsent (a message being sent still goes).
+            await uow.outbox.cancel(fan_id, [run_keys(run.id), broadcast_keys(creator_id)])
             await log_event(
                 uow,
                 self._clock,
@@ -263,39 +288,19 @@ class JourneyService:
         return creator.handle or ""
 
     async def join_by_referral(self, who: UserRef, code: str) -> str | None:
-        """``/start ref-N``: the handle of run N's creator (a fan shared their link), or None
-        if the code is unknown. A person new to the bot rewards the sharer, once."""
-        number, _, secret = code.removeprefix("ref-").partition("-")
-        if not (number.isascii() and number.isdigit() and len(number) <= 18 and secret):
-            return None
+        """``/start ref-N-CODE``: the handle of run N's creator (a fan shared their link), or
+        None if the code is not a share link. A person new to the bot is remembered as brought
+        by it: when they follow the creator, the sharer is rewarded (core/services/referrals)."""
         async with self._uow() as uow:
-            run = await uow.journeys.get(int(number))
-            creator = await uow.entities.get(run.creator_id) if run else None
-            if run is None or creator is None or run.data.get("ref") != secret:
+            found = await referrals.referred_run(uow, code)
+            creator = await uow.entities.get(found[2]) if found else None
+            if found is None or creator is None:
                 return None
+            run_id, sharer_id, creator_id = found
             is_new = await uow.identities.find(who.platform, who.platform_user_id) is None
             user_id = await resolve_user(uow, self._clock, who)
-            token = await token_of(uow, creator.id)
-            if is_new and user_id != run.fan_id and token and self._referral_reward:
-                reference = f"referral:{run.id}:{user_id}"
-                await move_tokens(
-                    uow,
-                    self._clock,
-                    token_id=token.id,
-                    holder_id=run.fan_id,
-                    amount=self._referral_reward,
-                    kind="referral",
-                    reference=reference,
-                    settle_later=True,
-                )
-                await log_event(
-                    uow,
-                    self._clock,
-                    creator.id,
-                    EventType.REFERRAL_JOINED,
-                    actor_id=user_id,
-                    metadata={"referrer": run.fan_id, "reward": self._referral_reward},
-                )
+            if is_new and user_id != sharer_id:
+                await referrals.remember(uow, self._clock, user_id, run_id, creator_id)
             await uow.commit()
         return creator.handle
 

@@ -65,6 +65,7 @@ class Process:
     def __init__(self, name: str, args: list[str], *, cwd: Path, env: Mapping[str, str], log: Path):
         self.name = name
         self.log_path = log
+        self.killed = False  # by the test, on purpose: not a failure
         self._log = log.open("wb")
         self.popen = subprocess.Popen(
             args,
@@ -81,8 +82,15 @@ class Process:
 
     def check_running(self) -> None:
         code = self.popen.poll()
-        if code is not None:
+        if code is not None and not self.killed:
             raise AssertionError(f"{self.name} exited with {code}:\n{self.output[-4000:]}")
+
+    def kill(self) -> None:
+        """SIGKILL (a crash, a power cut): nothing of the process runs after it."""
+        self.killed = True
+        self.popen.kill()
+        self.popen.wait()
+        self._log.close()
 
     def stop(self, timeout: float = WAIT_S) -> int:
         """SIGTERM, then SIGKILL after ``timeout``; the exit code."""
@@ -166,6 +174,7 @@ class Received:
     links: dict[str, str] = field(default_factory=dict)  # label → URL of the URL buttons
     # An invoice as sent (title, description, currency, total_amount, and its payload).
     invoice: dict[str, Any] | None = None
+    document: str | None = None  # the file name of an attached document
 
     @classmethod
     def from_stored(cls, stored: dict[str, Any]) -> Received:
@@ -182,7 +191,8 @@ class Received:
         invoice = message.get("invoice")
         if invoice is not None:
             invoice = {**invoice, "payload": message.get("payload")}
-        return cls(stored["messageId"], text, buttons, links, invoice)
+        document = (message.get("document") or {}).get("file_name")
+        return cls(stored["messageId"], text, buttons, links, invoice, document)
 
     @property
     def labels(self) -> list[list[str]]:

@@ -6,12 +6,12 @@ and conditional updates behave as in the database.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from core.journeys import JourneyRun, OutboxItem, OutboxState, RunState
+from core.journeys import JourneyRun, OutboxItem, OutboxState, QueuedMessage, RunState
 from tests.fakes.store import FakeStore, OutboxRow, json_round_trip, to_millis
 
 _MUTABLE = frozenset({"step", "state", "next_run_at", "attempts", "data"})
@@ -108,6 +108,36 @@ class FakeJourneyRepository:
         self._db.journey_runs[run_id] = replace(run, **values, updated_at=to_millis(now))
         return True
 
+    async def stopped(self, creator_id: int, fan_ids: Sequence[int]) -> set[int]:
+        wanted = set(fan_ids)
+        return {
+            run.fan_id
+            for run in self._db.journey_runs.values()
+            if run.creator_id == creator_id
+            and run.fan_id in wanted
+            and run.state is RunState.STOPPED
+        }
+
+    async def hold(self, run_ids: Sequence[int]) -> list[JourneyRun]:
+        wanted = set(run_ids)
+        return [run for run_id, run in sorted(self._db.journey_runs.items()) if run_id in wanted]
+
+    async def save(self, runs: Sequence[JourneyRun], now: datetime) -> None:
+        for run in runs:
+            if run.id not in self._db.journey_runs:
+                continue  # an UPDATE of a missing row changes nothing
+            await self.update(
+                run.id,
+                {
+                    "step": run.step,
+                    "state": run.state,
+                    "next_run_at": run.next_run_at,
+                    "attempts": run.attempts,
+                    "data": run.data,
+                },
+                now,
+            )
+
     async def due_count(self, now: datetime) -> int:
         return len(self._due(now))
 
@@ -155,6 +185,16 @@ class FakeOutboxRepository:
         self._db.outbox[self._db.next_id("outbox")] = row
         return True
 
+    async def add_many(self, messages: Sequence[QueuedMessage], now: datetime) -> int:
+        queued = 0
+        for m in messages:
+            batch = m.batch
+            if await self.add(
+                m.person_id, m.dedupe_key, m.message, now, not_before=m.not_before, batch=batch
+            ):
+                queued += 1
+        return queued
+
     async def claim(self, now: datetime, limit: int, lease_until: datetime) -> list[OutboxItem]:
         at = to_millis(now)
         due = sorted(
@@ -184,6 +224,10 @@ class FakeOutboxRepository:
                 item_id, pending_only=False, state=OutboxState.SENT, sent_at=to_millis(now)
             )
 
+    async def mark_sent_many(self, item_ids: Sequence[int], now: datetime) -> None:
+        for item_id in item_ids:
+            await self.mark_sent(item_id, now)
+
     async def mark_unreachable(self, item_id: int, now: datetime) -> None:
         self._settle(item_id, state=OutboxState.UNREACHABLE)
 
@@ -198,6 +242,18 @@ class FakeOutboxRepository:
             last_error=error[:500],
             not_before=to_millis(at),
         )
+
+    async def cancel(self, person_id: int, key_prefixes: Sequence[str]) -> int:
+        cancelled = 0
+        for item_id, row in list(self._db.outbox.items()):
+            if (
+                row.person_id == person_id
+                and row.state is OutboxState.PENDING
+                and row.dedupe_key.startswith(tuple(key_prefixes))
+            ):
+                self._db.outbox[item_id] = replace(row, state=OutboxState.CANCELLED)
+                cancelled += 1
+        return cancelled
 
     async def batch_counts(self, batch: str) -> dict[str, int]:
         counts = {state.value: 0 for state in OutboxState}

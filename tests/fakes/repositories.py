@@ -15,6 +15,7 @@ from core.model import (
     EntityType,
     Event,
     Identity,
+    NewEvent,
     Relation,
     Status,
 )
@@ -57,6 +58,10 @@ class FakeIdentityRepository(_Repository):
             (platform, Identity(r.user_id, r.chat_id, reachable=r.unreachable_at is None))
             for platform, r in rows
         ]
+
+    async def of_people(self, user_ids: Sequence[int]) -> dict[int, list[tuple[str, Identity]]]:
+        found = {user_id: await self.of_person(user_id) for user_id in set(user_ids)}
+        return {user_id: chats for user_id, chats in found.items() if chats}
 
     async def set_reachable(
         self, platform: str, chat_id: str, reachable: bool, now: datetime
@@ -265,6 +270,17 @@ class FakeEventRepository(_Repository):
             json_round_trip(metadata),
         )
         return event_id
+
+    async def add_many(self, new: Sequence[NewEvent], at: datetime) -> None:
+        for event in new:
+            await self.add(
+                event.entity_id,
+                event.type,
+                event.actor_type,
+                event.actor_id,
+                event.metadata,
+                at,
+            )
 
     async def latest(self, entity_id: int, limit: int) -> list[Event]:
         mine = [e for e in self._db.events.values() if e.entity_id == entity_id]

@@ -11,13 +11,13 @@ import pytest
 
 from bot.conversation.context import Services
 from core.journey_templates import render
-from core.journeys import STEPS, RunState
+from core.journeys import STEPS, OutboxState, RunState
 from core.model import EventType
 from tests.fakes import FakeClock, FakeStore, FakeUnitOfWork
 from tests.fakes.ai import FakeKnowledgeStore
 from tests.fakes.journeys import FakeOutboxRepository
 from tests.services.test_purchases import alice_token, bought
-from tests.services_support import BOB, CAROL, MINUTE, T0, user_id_of
+from tests.services_support import ALICE, BOB, CAROL, MINUTE, T0, user_id_of
 
 HOUR = timedelta(hours=1)
 
@@ -143,7 +143,9 @@ async def test_a_step_that_fails_is_retried_then_failed_for_good(
     await alice_token(services)
     await services.follows.follow(BOB, "alice")
     original = FakeOutboxRepository.add
-    failures = {"left": 1}
+    # Two: the batch fails, then the run on its own (a failure of its batch alone is not the
+    # step's: it is tried again at once, by itself).
+    failures = {"left": 2}
 
     async def flaky(self: FakeOutboxRepository, *args: Any, **kwargs: Any) -> bool:
         if failures["left"]:
@@ -188,6 +190,50 @@ async def test_opting_out_stops_the_messages(
     }
 
 
+async def test_opting_out_cancels_what_was_queued_and_not_yet_sent(
+    services: Services, store: FakeStore
+) -> None:
+    await alice_token(services)
+    await services.follows.follow(BOB, "alice")
+    await services.follows.follow(CAROL, "alice")
+    await services.journey_engine.tick()  # both hooks queued; no sender ran yet
+    started = await services.broadcasts.start(ALICE, "Live tonight!", lambda n, h, t: t)
+    assert started.total == 2
+    assert await services.journeys.stop(BOB, "alice") == ["alice"]
+    states = {
+        (row.person_id, row.dedupe_key.split(":")[0]): row.state for row in store.outbox.values()
+    }
+    bob, carol = user_id_of(store, BOB), user_id_of(store, CAROL)
+    assert states == {
+        (bob, "journey"): OutboxState.CANCELLED,
+        (bob, "broadcast"): OutboxState.CANCELLED,
+        (carol, "journey"): OutboxState.PENDING,
+        (carol, "broadcast"): OutboxState.PENDING,
+    }
+    progress = await services.broadcasts.progress(ALICE, started.batch)
+    assert (progress.pending, progress.cancelled, progress.total) == (1, 1, 2)
+
+
+async def test_following_again_goes_on_where_the_journey_stopped(
+    services: Services, store: FakeStore, clock: FakeClock
+) -> None:
+    await alice_token(services)
+    await services.follows.follow(BOB, "alice")
+    await services.journey_engine.tick()
+    await tick_after(services, clock, 24)
+    assert keys(store) == ["hook", "gift"]
+    await services.follows.unfollow(BOB, "alice")
+    assert run_of(store).state is RunState.STOPPED
+    await tick_after(services, clock, 24)
+    await services.follows.follow(BOB, "alice")  # back: the gate is next, 24 h from now
+    assert (run_of(store).state, run_of(store).step_name) == (RunState.ACTIVE, "identify")
+    assert await tick_after(services, clock, 23) == 0
+    await tick_after(services, clock, 1)
+    assert keys(store) == ["hook", "gift", "identify"]
+    resumed = [e for e in store.events.values() if e.metadata.get("resumed") is not None]
+    assert [e.metadata["resumed"] for e in resumed] == [2]
+
+
 async def test_a_worker_whose_lease_ran_out_does_nothing(
     services: Services, store: FakeStore, clock: FakeClock
 ) -> None:
@@ -200,7 +246,7 @@ async def test_a_worker_whose_lease_ran_out_does_nothing(
     clock.advance(2 * MINUTE)  # A's lease runs out: worker B takes the run and sends it
     assert await engine.tick() == 1
     assert stale.next_run_at is not None
-    await engine._perform(stale, stale.next_run_at)  # A wakes up
+    await engine._perform_leased(stale, stale.next_run_at)  # A wakes up
     assert keys(store)[-1] == "identify:reminder:1"
     assert keys(store).count("identify:reminder:1") == 1
     assert "identify:reminder:2" not in keys(store)

@@ -1,8 +1,9 @@
 """/broadcast TEXT: a creator's message to all followers, its progress shown in one message.
 
 The messages go through the outbox (``core/services/broadcasts.py``); this command queues
-them, answers "📣 Sending to N followers…" and edits that answer as the sender gets through
-them, until all are settled or ``WATCH_FOR`` seconds have passed (the rest still go out).
+them and answers "📣 Sending to N followers…". A task of its own then edits that answer as the
+sender gets through them, until all are settled or ``WATCH_FOR`` seconds have passed (the rest
+still go out): the creator's chat is free meanwhile.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ async def broadcast(ctx: Context) -> Reply | MessageRef:
     ref = await ctx.responder.send(
         Reply(t("broadcast.sending", followers=followers(started.total)))
     )
-    return await _watch(ctx, started, ref)
+    ctx.spawn(_watch(ctx, started, ref), f"broadcast {started.batch} progress")
+    return ref
 
 
 async def _watch(ctx: Context, started: BroadcastStarted, ref: MessageRef) -> MessageRef:

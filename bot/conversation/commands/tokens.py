@@ -26,23 +26,23 @@ async def wallet(ctx: Context) -> Reply:
     parts = ctx.args.split()
     if len(parts) == 1:
         message = await ctx.services.wallets.challenge(ctx.who, parts[0])
-        return Reply(t("wallet.challenge", address=parts[0], message=message))
+        return Reply(t("wallet.challenge", address=parts[0], message=message), private=True)
     if len(parts) == 2:
         found = await ctx.services.wallets.link(ctx.who, parts[0], parts[1])
-        return Reply(t("wallet.link_done", address=found.linked))
+        return Reply(t("wallet.link_done", address=found.linked), private=True)
     if parts:
         raise UsageError()
     found = await ctx.services.wallets.show(ctx.who)
     lines = [t("wallet.custodial", address=found.custodial)]
     if found.linked:
         lines.append(t("wallet.linked", address=found.linked))
-    return Reply("\n".join(lines))
+    return Reply("\n".join(lines), private=True)
 
 
 async def balance(ctx: Context) -> Reply:
     holdings = await ctx.services.tokens.holdings(ctx.who)
     if not holdings:
-        return Reply(t("balance.none"))
+        return Reply(t("balance.none"), private=True)
     lines = [t("balance.title")]
     for holding in holdings:
         if holding.on_chain is None:
@@ -61,7 +61,7 @@ async def balance(ctx: Context) -> Reply:
                 chain=chain,
             )
         )
-    return Reply("\n".join(lines))
+    return Reply("\n".join(lines), private=True)
 
 
 COMMANDS = (
