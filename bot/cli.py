@@ -69,14 +69,7 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_reconcile(settings))
         if command == "resume":
             return asyncio.run(_resume(settings))
-        if command == "run" and settings.discord.token:
-            print(
-                "one-bot: discord.token is set, but this version has no Discord frontend yet. "
-                "Unset it, or run `one-bot chat`.",
-                file=sys.stderr,
-            )
-            return 2
-        if command == "run" and settings.telegram.token:
+        if command == "run" and (settings.telegram.token or settings.discord.token):
             return asyncio.run(_serve(settings))
         return asyncio.run(_chat(settings))
     except KeyboardInterrupt:

@@ -96,6 +96,10 @@ class TelegramSettings(_Section):
 
 class DiscordSettings(_Section):
     token: SecretStr | None = None
+    # Token-gated roles: seconds between looks at the ledger's changes, and between re-checks
+    # of every gate (which also repair what a failed call left).
+    roles_every: float = Field(default=5.0, gt=0, le=3600)
+    roles_recheck_every: float = Field(default=600.0, gt=0, le=86_400)
 
 
 class ChainSettings(_Section):

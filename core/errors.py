@@ -211,3 +211,44 @@ class InvalidInput(DomainError):
     @property
     def message_key(self) -> str:
         return f"invalid.{self.reason.value}"
+
+
+class LinkCodeInvalid(DomainError):
+    """A /link code that is not one, or was used already."""
+
+    key = "error.link_code_invalid"
+
+
+class LinkCodeExpired(DomainError):
+    key = "error.link_code_expired"
+
+
+class LinkOwnCode(DomainError):
+    """The code was typed on the account that asked for it."""
+
+    key = "error.link_own_code"
+
+
+class LinkSamePlatform(DomainError):
+    """params: platform (where the code was asked for, and typed)."""
+
+    key = "error.link_same_platform"
+
+
+class LinkWouldLoseData(DomainError):
+    """The account typing the code has follows, tokens, journeys or a creator of its own;
+    params: platform (where the code was asked for)."""
+
+    key = "error.link_would_lose_data"
+
+
+class RolesOutsideServer(DomainError):
+    """/gate where there is no server (a DM, another platform)."""
+
+    key = "error.roles_outside_server"
+
+
+class RolesNotAllowed(DomainError):
+    """/gate by someone who may not manage the server's roles."""
+
+    key = "error.roles_not_allowed"

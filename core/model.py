@@ -80,6 +80,10 @@ class EventType(StrEnum):
     JOURNEY_ANSWERED = "journey_answered"
     JOURNEY_RATED = "journey_rated"
     REFERRAL_JOINED = "referral_joined"
+    IDENTITY_LINKED = "identity_linked"
+    ROLE_GATE_SET = "role_gate_set"
+    ROLE_GRANTED = "role_granted"
+    ROLE_REVOKED = "role_revoked"
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from core.ai_ports import (
 )
 from core.journey_ports import JourneyRepository, OutboxRepository
 from core.ledger_ports import LedgerRepository, TokenChain, Wallets
+from core.linking import LinkCodeRepository
 from core.model import Entity, EntityType, Event, Identity, NewEvent, Relation, Status
 from core.payment_ports import (
     Notifier,
@@ -30,6 +31,7 @@ from core.payment_ports import (
     PurchaseRepository,
     WebhookRepository,
 )
+from core.roles import RoleGateRepository
 
 
 class Clock(Protocol):
@@ -63,6 +65,10 @@ class IdentityRepository(Protocol):
 
     async def of_people(self, user_ids: Sequence[int]) -> dict[int, list[tuple[str, Identity]]]:
         """:meth:`of_person` for many people at once (those without identities left out)."""
+        ...
+
+    async def move(self, from_user_id: int, to_user_id: int) -> int:
+        """Make every identity of one person another's (``/link``); how many moved."""
         ...
 
     async def set_reachable(
@@ -240,6 +246,10 @@ class UnitOfWork(Protocol):
     def journeys(self) -> JourneyRepository: ...
     @property
     def outbox(self) -> OutboxRepository: ...
+    @property
+    def link_codes(self) -> LinkCodeRepository: ...
+    @property
+    def role_gates(self) -> RoleGateRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

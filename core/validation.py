@@ -29,6 +29,11 @@ _NICHE_RE = re.compile(r"[\w][\w &+.-]*")
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
+def is_handle(text: str) -> bool:
+    """Whether ``text`` is spelled as a handle is (lowercase letters, digits, underscores)."""
+    return _HANDLE_RE.fullmatch(text) is not None
+
+
 def _has_control(text: str) -> bool:
     return any(
         (unicodedata.category(ch) == "Cc" and ch != "\n") or ch in _BIDI_CONTROLS for ch in text

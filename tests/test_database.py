@@ -25,6 +25,7 @@ TABLES = {
     *("purchases", "processed_webhooks", "held_reversals"),
     "settlements",
     *("journey_runs", "outbox"),
+    *("link_codes", "role_gates", "role_grants"),
 }
 INDEXES = {
     "entities": {"by_type", "uq_entities_type_handle", "uq_creators_email"},

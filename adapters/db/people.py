@@ -77,6 +77,10 @@ class SqlIdentityRepository:
             found.setdefault(row.user_id, []).append((row.platform, identity))
         return found
 
+    async def move(self, from_user_id: int, to_user_id: int) -> int:
+        stmt = update(identities).where(_i.user_id == from_user_id).values(user_id=to_user_id)
+        return int(await self._s.run(lambda c: c.execute(stmt).rowcount))
+
     async def set_reachable(
         self, platform: str, chat_id: str, reachable: bool, now: datetime
     ) -> list[int]:

@@ -128,6 +128,40 @@ identities = Table(
     Column("unreachable_at", Millis),
 )
 
+# /link: a one-time code joining a person's identity on another platform (core/linking.py).
+link_codes = Table(
+    "link_codes",
+    metadata,
+    Column("code", String(16), primary_key=True),
+    Column("user_id", Id, ForeignKey("entities.id", ondelete="CASCADE"), nullable=False),
+    Column("platform", String(16), nullable=False),
+    Column("expires_at", Millis, nullable=False),
+    Column("used_at", Millis),
+    Column("created_at", Millis, nullable=False),
+)
+
+# Token-gated roles (core/roles.py): a server's role for holders of a creator's token, and the
+# roles the bot gave because of them (so that it takes back only what it gave).
+role_gates = Table(
+    "role_gates",
+    metadata,
+    Column("space_id", String(32), primary_key=True),
+    Column("role_id", String(32), primary_key=True),
+    Column("creator_id", Id, ForeignKey("entities.id", ondelete="CASCADE"), nullable=False),
+    Column("token_id", Id, ForeignKey("entities.id", ondelete="CASCADE"), nullable=False),
+    Column("min_tokens", BigInteger, nullable=False),
+    Column("created_at", Millis, nullable=False),
+)
+Index("ix_role_gates_token", role_gates.c.token_id)
+role_grants = Table(
+    "role_grants",
+    metadata,
+    Column("space_id", String(32), primary_key=True),
+    Column("role_id", String(32), primary_key=True),
+    Column("member_id", String(64), primary_key=True),
+    Column("granted_at", Millis, nullable=False),
+)
+
 counters = Table(
     "counters",
     metadata,

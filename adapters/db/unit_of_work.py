@@ -12,9 +12,11 @@ from adapters.db.entities import SqlEntityRepository
 from adapters.db.events import SqlEventRepository
 from adapters.db.journeys import SqlJourneyRepository
 from adapters.db.ledger import SqlLedgerRepository
+from adapters.db.links import SqlLinkCodeRepository
 from adapters.db.outbox import SqlOutboxRepository
 from adapters.db.people import SqlCounterRepository, SqlIdentityRepository
 from adapters.db.purchases import SqlPurchaseRepository, SqlWebhookRepository
+from adapters.db.roles import SqlRoleGateRepository
 
 
 class SqlUnitOfWork:
@@ -49,6 +51,8 @@ class SqlUnitOfWork:
         self.webhooks = SqlWebhookRepository(session)
         self.journeys = SqlJourneyRepository(session)
         self.outbox = SqlOutboxRepository(session)
+        self.link_codes = SqlLinkCodeRepository(session)
+        self.role_gates = SqlRoleGateRepository(session)
         return self
 
     async def __aexit__(

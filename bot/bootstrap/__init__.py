@@ -21,6 +21,7 @@ from telegram.request import BaseRequest
 from adapters.db import migrate
 from adapters.db.engine import Database, open_database
 from adapters.db.unit_of_work import SqlUnitOfWork
+from adapters.discord_frontend.translate import PLATFORM as DISCORD
 from adapters.system_clock import SystemClock
 from adapters.telegram_frontend.frontend import TelegramFrontend, TelegramOptions
 from adapters.telegram_frontend.limiter import LimiterClock, Limits
@@ -30,6 +31,7 @@ from adapters.web.server import serve, web_app
 from bot.background import Background
 from bot.bootstrap.ai import Ai, open_ai
 from bot.bootstrap.chain import open_chain
+from bot.bootstrap.frontends import discord_servers
 from bot.bootstrap.journeys import engine_settings, journey_template
 from bot.bootstrap.payments import (
     RECOVERY_TICK_WINDOW,
@@ -44,6 +46,7 @@ from bot.conversation.commands import FILE, PLAIN_TEXT, all_commands
 from bot.conversation.context import Services
 from bot.notifications import ChatNotifier
 from bot.outbox import OutboxSender, SenderSettings
+from bot.roles import PlatformRoles
 from bot.settings import Settings, webhook_secret
 from core.ports import (
     Clock,
@@ -56,6 +59,7 @@ from core.ports import (
     UnitOfWorkFactory,
     Wallets,
 )
+from core.roles import RoleManager
 from core.services.broadcasts import BroadcastService
 from core.services.clone_chat import ChatLimits, CloneChat
 from core.services.clones import CloneService
@@ -66,7 +70,9 @@ from core.services.identities import IdentityService
 from core.services.journey_engine import JourneyEngine
 from core.services.journeys import JourneyService
 from core.services.knowledge import KnowledgeLimits, KnowledgeService
+from core.services.linking import LinkService
 from core.services.purchases import PurchaseService
+from core.services.roles import RoleGateService
 from core.services.saga import PurchaseSaga
 from core.services.settlement import ChainSettlement
 from core.services.tokens import TokenService
@@ -110,6 +116,8 @@ class App:
     # Routes of the web server beyond /health (payment webhooks, the sandbox checkout page).
     routes: tuple[BaseRoute, ...] = ()
     background: Background = field(default_factory=Background)
+    # Where token-gated roles are given: the Discord frontend registers itself when it runs.
+    roles: PlatformRoles = field(default_factory=PlatformRoles)
 
 
 def build_services(
@@ -121,6 +129,7 @@ def build_services(
     gateways: Sequence[PaymentGateway],
     notifier: Notifier,
     ai: Ai,
+    roles: RoleManager,
 ) -> Services:
     knowledge = settings.knowledge
     clones = settings.clones
@@ -184,6 +193,8 @@ def build_services(
         broadcasts=BroadcastService(uow, clock),
         journeys=journeys,
         journey_engine=engine,
+        links=LinkService(uow, clock),
+        roles=RoleGateService(uow, clock, roles, DISCORD),
     )
 
 
@@ -222,8 +233,17 @@ async def build(
     if payments is None:
         payments = await open_payments(settings, stack)
     ai = await open_ai(settings, stack, store=knowledge_store, model=model, embedder=embedder)
+    roles = PlatformRoles()
     services = build_services(
-        settings, uow, clock, chain, wallets, payments.gateways, notifier or chat_notifier, ai
+        settings,
+        uow,
+        clock,
+        chain,
+        wallets,
+        payments.gateways,
+        notifier or chat_notifier,
+        ai,
+        roles,
     )
     background = Background()
     stack.push_async_callback(background.aclose)
@@ -252,6 +272,7 @@ async def build(
         outbox,
         tuple(routes),
         background,
+        roles,
     )
 
 
@@ -311,6 +332,8 @@ def servers(
         if telegram.options.mode == "webhook":
             assert telegram.options.webhook_secret is not None
             routes.append(webhook_route(telegram, telegram.options.webhook_secret))
+    if chat_frontends:
+        found += discord_servers(app)
     payments = app.settings.payments
     jobs = PurchaseJobs(
         app.services.saga.resume,

@@ -18,7 +18,9 @@ from core.services.identities import IdentityService
 from core.services.journey_engine import JourneyEngine
 from core.services.journeys import JourneyService
 from core.services.knowledge import KnowledgeService
+from core.services.linking import LinkService
 from core.services.purchases import PurchaseService
+from core.services.roles import RoleGateService
 from core.services.saga import PurchaseSaga
 from core.services.settlement import ChainSettlement
 from core.services.tokens import TokenService
@@ -43,6 +45,8 @@ class Services:
     settlement: ChainSettlement
     broadcasts: BroadcastService
     journeys: JourneyService
+    links: LinkService
+    roles: RoleGateService
     journey_engine: JourneyEngine
 
 

@@ -44,6 +44,10 @@ class Incoming:
     attachment: Attachment | None = None
     payment: Payment | None = None
     is_private: bool = True
+    # The server or group it happened in (a Discord server's id), and whether the person may
+    # manage its roles there: what /gate needs. None and False elsewhere.
+    space: str | None = None
+    may_manage_roles: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,6 +53,8 @@ EN: Mapping[str, str] = {
     "cmd.journey": "Your journeys (creators: your journey's texts and waits)",
     "cmd.stop": "Stop a creator's journey messages (or all)",
     "cmd.rate": "Rate a creator's journey from 1 to 5",
+    "cmd.link": "Join your Telegram and Discord accounts",
+    "cmd.gate": "A Discord role for holders of your token (in your server)",
     # --- syntax (help lines) ------------------------------------------------------------------
     "syntax.start": "/start [HANDLE]",
     "syntax.help": "/help",
@@ -77,6 +79,8 @@ EN: Mapping[str, str] = {
     "syntax.journey": "/journey",
     "syntax.stop": "/stop [HANDLE]",
     "syntax.rate": "/rate HANDLE 1-5",
+    "syntax.link": "/link [CODE]",
+    "syntax.gate": "/gate [ROLE MIN_TOKENS]",
     "help.line": "{syntax} — {description}",
     # --- usage lines -------------------------------------------------------------------------
     "usage.start": "/start [HANDLE] — e.g. /start alice opens @alice's profile",
@@ -133,8 +137,32 @@ EN: Mapping[str, str] = {
     ),
     "usage.stop": "/stop [HANDLE] — e.g. /stop alice; /stop alone stops every journey",
     "usage.rate": "/rate HANDLE 1-5 — e.g. /rate alice 5",
+    "usage.gate": (
+        "/gate ROLE MIN_TOKENS — in your Discord server, e.g. /gate @Fans 100; /gate alone lists "
+        "your gates"
+    ),
+    "usage.link": "/link, then /link CODE on your other account — e.g. /link ABCD-2345",
     "usage.reply": "ℹ️ How to use it:\n{usage}",
     # --- general -----------------------------------------------------------------------------
+    "gate.set": (
+        "🔐 {role} now goes to everyone holding at least {least:,} ${symbol} (who linked their "
+        "Discord account), and leaves them when their balance drops below. {holders:,} qualify "
+        "now; their roles follow within seconds."
+    ),
+    "gate.none": (
+        "You have no token-gated roles yet. In your Discord server: /gate ROLE MIN_TOKENS."
+    ),
+    "gate.title": "🔐 Your token-gated roles:",
+    "gate.line": "• {role}: {least:,} ${symbol} or more",
+    "link.code": (
+        "🔗 Your code: {code}\nWithin {minutes} minutes, send /link {code} from your account on "
+        "the other platform (Telegram or Discord): both become one, with the same follows, "
+        "tokens and journeys. The code works once."
+    ),
+    "link.done": (
+        "🔗 Done: this account and your {platform} account are one now — same follows, tokens "
+        "and journeys."
+    ),
     "unknown_command": "🤔 I don't know /{command}. Send /help to see what I can do.",
     "not_a_command": (
         "I answer commands. Send /help to see them, or /creators to discover creators."
@@ -276,6 +304,29 @@ EN: Mapping[str, str] = {
         "You can rate @{handle} once their journey asks you to (see /journey)."
     ),
     "error.not_chatting": "You're not chatting with a clone. Start with /chat HANDLE.",
+    "error.roles_outside_server": (
+        "Use /gate in your Discord server, where the role is (not in a DM)."
+    ),
+    "error.roles_not_allowed": (
+        "Only someone who may manage this server's roles can gate one (Manage Roles)."
+    ),
+    "error.link_code_invalid": (
+        "That is not a link code, or it was used already. Send /link on your other account "
+        "for a new one."
+    ),
+    "error.link_code_expired": (
+        "That code has expired. Send /link on your other account for a new one."
+    ),
+    "error.link_own_code": (
+        "That code is this account's own: type it on your other account (Telegram or Discord)."
+    ),
+    "error.link_same_platform": (
+        "That code was made on {platform}: type it on your account on the other platform."
+    ),
+    "error.link_would_lose_data": (
+        "This account already has follows, tokens or journeys of its own, and joining it would "
+        "set them aside. Send /link here instead and type the code on {platform}."
+    ),
     "error.answer_interrupted": (
         "The answer was cut off: the AI model stopped responding. Nothing was charged; "
         "please ask again."

@@ -28,6 +28,7 @@ from core.validation import (
     clean_text,
     clean_url,
     handle_base,
+    is_handle,
 )
 
 DISCOVER_MAX = 50
@@ -140,6 +141,23 @@ class CreatorService:
             entities = await uow.entities.discover_creators(wanted, Status.ACTIVE, limit)
             await uow.commit()
         return [Creator.from_entity(e) for e in entities]
+
+    async def suggest_handles(self, prefix: str, limit: int = 25) -> list[str]:
+        """Creator handles starting with ``prefix`` (the most followed creators when it is
+        empty), for completing what someone is typing; nobody is created by asking."""
+        limit = clean_limit(limit, DISCOVER_MAX)
+        wanted = prefix.strip().lstrip("@").lower()
+        async with self._uow() as uow:
+            if not wanted:
+                found = await uow.entities.discover_creators(None, Status.ACTIVE, limit)
+                handles = [e.handle for e in found if e.handle]
+            elif is_handle(wanted):
+                starting = await uow.entities.handles_starting_with(EntityType.CREATOR, wanted)
+                handles = sorted(starting)[:limit]
+            else:
+                handles = []
+            await uow.commit()
+        return handles
 
     async def update(
         self,

@@ -303,6 +303,14 @@ class CrashingUnitOfWork:
     def outbox(self) -> Any:
         return self._inner.outbox
 
+    @property
+    def link_codes(self) -> Any:
+        return self._inner.link_codes
+
+    @property
+    def role_gates(self) -> Any:
+        return self._inner.role_gates
+
     async def __aenter__(self) -> Self:
         await self._inner.__aenter__()
         self._label = None

@@ -63,6 +63,15 @@ class FakeIdentityRepository(_Repository):
         found = {user_id: await self.of_person(user_id) for user_id in set(user_ids)}
         return {user_id: chats for user_id, chats in found.items() if chats}
 
+    async def move(self, from_user_id: int, to_user_id: int) -> int:
+        self._db.require(to_user_id)
+        moved = 0
+        for key, row in list(self._db.identities.items()):
+            if row.user_id == from_user_id:
+                self._db.identities[key] = replace(row, user_id=to_user_id)
+                moved += 1
+        return moved
+
     async def set_reachable(
         self, platform: str, chat_id: str, reachable: bool, now: datetime
     ) -> list[int]:

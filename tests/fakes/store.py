@@ -11,8 +11,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from core.journeys import JourneyRun, OutboxState
+from core.linking import LinkCode
 from core.model import Entity, Event
 from core.purchases import Purchase
+from core.roles import RoleGate
 
 ONE_SECOND = timedelta(seconds=1)
 
@@ -131,6 +133,9 @@ class FakeStore:
     held_reversals: dict[tuple[str, str], str] = field(default_factory=dict)  # → reason
     journey_runs: dict[int, JourneyRun] = field(default_factory=dict)
     outbox: dict[int, OutboxRow] = field(default_factory=dict)
+    link_codes: dict[str, LinkCode] = field(default_factory=dict)
+    role_gates: dict[tuple[str, str], RoleGate] = field(default_factory=dict)
+    role_grants: set[tuple[str, str, str]] = field(default_factory=set)
     last_ids: dict[str, int] = field(default_factory=dict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock, compare=False, repr=False)
 

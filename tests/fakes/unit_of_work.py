@@ -8,6 +8,7 @@ from typing import Self
 
 from tests.fakes.journeys import FakeJourneyRepository, FakeOutboxRepository
 from tests.fakes.ledger import FakeLedgerRepository
+from tests.fakes.links import FakeLinkCodeRepository
 from tests.fakes.purchases import FakePurchaseRepository, FakeWebhookRepository
 from tests.fakes.repositories import (
     FakeConnectionRepository,
@@ -16,6 +17,7 @@ from tests.fakes.repositories import (
     FakeEventRepository,
     FakeIdentityRepository,
 )
+from tests.fakes.roles import FakeRoleGateRepository
 from tests.fakes.store import FakeStore
 
 
@@ -50,6 +52,8 @@ class FakeUnitOfWork:
         self.webhooks = FakeWebhookRepository(staged)
         self.journeys = FakeJourneyRepository(staged)
         self.outbox = FakeOutboxRepository(staged)
+        self.link_codes = FakeLinkCodeRepository(staged)
+        self.role_gates = FakeRoleGateRepository(staged)
 
     async def __aenter__(self) -> Self:
         await self._store.lock.acquire()

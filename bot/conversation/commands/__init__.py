@@ -10,8 +10,10 @@ from bot.conversation.commands import (
     creator_admin,
     discovery,
     following,
+    gates,
     journeys,
     knowledge,
+    linking,
     tokens,
 )
 from bot.conversation.context import Command
@@ -32,5 +34,7 @@ def all_commands() -> list[Command]:
         *clones.COMMANDS,
         *knowledge.COMMANDS,
         *broadcast.COMMANDS,
+        *gates.COMMANDS,
         *journeys.COMMANDS,
+        *linking.COMMANDS,
     ]
