@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.roles import RoleManager, RolesUnavailable
+from core.roles import Granted, RoleManager, RolesUnavailable
 
 
 class PlatformRoles:
@@ -20,7 +20,7 @@ class PlatformRoles:
             raise RolesUnavailable("no frontend here gives roles")
         return self._manager
 
-    async def grant(self, space_id: str, role_id: str, member_id: str) -> bool:
+    async def grant(self, space_id: str, role_id: str, member_id: str) -> Granted:
         return await self._current().grant(space_id, role_id, member_id)
 
     async def revoke(self, space_id: str, role_id: str, member_id: str) -> None:

@@ -252,3 +252,9 @@ class RolesNotAllowed(DomainError):
     """/gate by someone who may not manage the server's roles."""
 
     key = "error.roles_not_allowed"
+
+
+class LinkAlreadyLinked(DomainError):
+    """The person of the code has an account on this platform already; params: platform."""
+
+    key = "error.link_already_linked"

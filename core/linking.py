@@ -31,7 +31,8 @@ class LinkCodeRepository(Protocol):
     """The ``link_codes`` table."""
 
     async def add(self, code: LinkCode, now: datetime) -> bool:
-        """Keep a new code; False (nothing kept) if the code exists already."""
+        """Keep a new code, and end the person's earlier unused ones (one code works at a
+        time); False (nothing changed) if the code exists already."""
         ...
 
     async def use(self, code: str, now: datetime) -> LinkCode | None:

@@ -50,6 +50,10 @@ class PurchaseRepository(Protocol):
         """
         ...
 
+    async def any_of_fan(self, fan_id: int) -> bool:
+        """Whether this person ever started a purchase."""
+        ...
+
     async def unfinished(self, limit: int) -> list[int]:
         """Ids of purchases a step is still owed to (paid and not settled, or not yet told)."""
         ...

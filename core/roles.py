@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Protocol
 
 
@@ -25,6 +26,14 @@ class RoleGate:
     min_tokens: int
 
 
+class Granted(StrEnum):
+    """What giving a role did."""
+
+    GIVEN = "given"  # the bot gave it: the bot may take it back
+    HAD_IT = "had_it"  # the person had it already (someone gave it by hand): not the bot's
+    ABSENT = "absent"  # the person is not in that server
+
+
 class RolesUnavailable(Exception):
     """No platform here can give roles now (not connected yet, or none runs in this process)."""
 
@@ -32,9 +41,9 @@ class RolesUnavailable(Exception):
 class RoleManager(Protocol):
     """Gives and takes a platform's roles (Discord: a server's roles)."""
 
-    async def grant(self, space_id: str, role_id: str, member_id: str) -> bool:
-        """Give the role; False when the person is not in that server. RolesUnavailable when
-        the platform cannot be reached now; other errors when it refused (permissions)."""
+    async def grant(self, space_id: str, role_id: str, member_id: str) -> Granted:
+        """Give the role (see :class:`Granted`). RolesUnavailable when the platform cannot be
+        reached now; other errors when it refused (permissions, the role's rank)."""
         ...
 
     async def revoke(self, space_id: str, role_id: str, member_id: str) -> None:

@@ -1,9 +1,9 @@
 """The timer of token-gated roles: after ledger changes, and every gate now and then.
 
-Each tick looks at the ledger entries made since the last one (from a little before it: on
-PostgreSQL an entry may commit after one with a higher id) and syncs the gates of the tokens
-they moved; every ``recheck_every`` seconds, and at start, every gate is synced, which also
-repairs what a failed call or a missed entry left.
+Each tick looks at the ledger entries made since the last one and syncs the gates of the
+tokens they moved; every ``recheck_every`` seconds, and at start, every gate is synced, which
+also repairs what a failed call left, and what an entry committed late missed (on PostgreSQL an
+entry may commit after one with a higher id).
 """
 
 from __future__ import annotations
@@ -18,8 +18,6 @@ from core.services.roles import RoleGateService
 from jobs.timer import tick_until
 
 log = logging.getLogger(__name__)
-
-LOOKBACK = 200  # ledger entries looked at again each tick
 
 
 @dataclass
@@ -37,7 +35,7 @@ class RoleJobs:
 
     async def tick(self) -> None:
         try:
-            last, tokens = await self.roles.ledger_changes(max(0, self._seen - LOOKBACK))
+            last, tokens = await self.roles.ledger_changes(self._seen)
             full = time.monotonic() - self._full_at >= self.recheck_every
             if full:
                 report = await self.roles.sync()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -49,7 +50,15 @@ class SqlLinkCodeRepository:
 
         def work(conn: Connection) -> bool:
             stmt = insert_for(conn, link_codes).values(row).on_conflict_do_nothing()
-            return conn.execute(stmt.returning(_l.code)).first() is not None
+            if conn.execute(stmt.returning(_l.code)).first() is None:
+                return False
+            earlier = (
+                update(link_codes)
+                .where(_l.user_id == code.user_id, _l.code != code.code, _l.used_at.is_(None))
+                .values(used_at=to_millis(now))
+            )
+            conn.execute(earlier)
+            return True
 
         return await self._s.run(work)
 
@@ -60,7 +69,10 @@ class SqlLinkCodeRepository:
             found = conn.execute(_FIND, params).first()
             if found is None:
                 return None
-            conn.execute(_USE, params)
-            return _code(found)
+            code = _code(found)
+            if conn.execute(_USE, params).first() is None and code.used_at is None:
+                # Unused when read, not usable when written: expired, or used meanwhile.
+                return code if code.expires_at <= now else replace(code, used_at=now)
+            return code
 
         return await self._s.run(work)

@@ -84,6 +84,10 @@ class SqlPurchaseRepository:
     def __init__(self, session: Session) -> None:
         self._s = session
 
+    async def any_of_fan(self, fan_id: int) -> bool:
+        stmt = select(purchases.c.id).where(purchases.c.fan_id == fan_id).limit(1)
+        return await self._s.run(lambda c: c.execute(stmt).first()) is not None
+
     async def add(
         self, fan_id: int, token_id: int, amount: int, price_cents: int, now: datetime
     ) -> Purchase:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, select
+from sqlalchemy import Connection, bindparam, delete, func, select
 
 from adapters.db.engine import Session
 from adapters.db.schema import holdings, identities, ledger, role_gates, role_grants
@@ -27,7 +27,12 @@ _ELIGIBLE = (
 _GRANTED = select(_r.member_id).where(
     _r.space_id == bindparam("space"), _r.role_id == bindparam("role")
 )
-_CHANGES = select(ledger.c.id, ledger.c.token_id).where(ledger.c.id > bindparam("after"))
+# One row per token moved (however many entries): the first look reads the whole ledger.
+_CHANGES = (
+    select(ledger.c.token_id, func.max(ledger.c.id).label("last"))
+    .where(ledger.c.id > bindparam("after"))
+    .group_by(ledger.c.token_id)
+)
 
 
 def _gate(row: Any) -> RoleGate:
@@ -94,7 +99,7 @@ class SqlRoleGateRepository:
 
     async def ledger_changes(self, after_id: int) -> tuple[int, set[int]]:
         rows = await self._s.run(lambda c: c.execute(_CHANGES, {"after": after_id}).all())
-        last = max((row.id for row in rows), default=after_id)
+        last = max((row.last for row in rows), default=after_id)
         return int(last), {int(row.token_id) for row in rows}
 
     async def person_of(self, platform: str, member_id: str) -> int | None:

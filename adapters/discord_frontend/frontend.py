@@ -4,6 +4,7 @@ router, and whose ``push`` brings journey steps and broadcasts to people's DMs."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from bot.conversation import MessageRef, Reply, Router
 log = logging.getLogger(__name__)
 
 PUSHES_AT_ONCE = 4  # DMs sent side by side: discord.py waits out each route's rate limit
+RETRY_FIRST, RETRY_MAX = 5.0, 300.0  # seconds before connecting again after a failure
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +52,10 @@ class _Client(discord.Client):
         self.frontend = frontend
         self.tree = app_commands.CommandTree(self)
 
-    async def dispatch_line(self, interaction: discord.Interaction[Any], line: str) -> None:
-        await self.frontend.handle(interaction, line=line)
+    async def dispatch_line(
+        self, interaction: discord.Interaction[Any], line: str, *, may_manage_roles: bool = False
+    ) -> None:
+        await self.frontend.handle(interaction, line=line, may_manage_roles=may_manage_roles)
 
     async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
         if interaction.type is discord.InteractionType.component:
@@ -82,20 +86,32 @@ class DiscordFrontend:
         self._router = router
         self._on_unreachable = on_unreachable
         self._pushing = asyncio.Semaphore(PUSHES_AT_ONCE)
-        self.client = _Client(self, **client_options)
-        for slash in slash_commands(router.commands, handles):
-            self.client.tree.add_command(slash)
+        self._client_options = client_options
+        self._handles = handles
+        self.client = self._new_client()
+
+    def _new_client(self) -> _Client:
+        client = _Client(self, **self._client_options)
+        for slash in slash_commands(self._router.commands, self._handles):
+            client.tree.add_command(slash)
+        return client
 
     async def handle(
-        self, interaction: discord.Interaction[Any], *, line: str = "", button: str | None = None
+        self,
+        interaction: discord.Interaction[Any],
+        *,
+        line: str = "",
+        button: str | None = None,
+        may_manage_roles: bool = False,
     ) -> None:
-        """A slash command (its command line) or a pressed button, through the router."""
+        """A slash command (its command line) or a pressed button, through the router.
+        ``may_manage_roles``: the person may give the role the command names (slash.may_give)."""
         incoming = incoming_from_user(
             interaction.user,
             text=line,
             button=button,
             space=interaction.guild_id,
-            may_manage_roles=interaction.permissions.manage_roles,
+            may_manage_roles=may_manage_roles,
         )
         responder = InteractionResponder(interaction, self._defer_after)
         try:
@@ -127,8 +143,28 @@ class DiscordFrontend:
         return MessageRef(str(message.channel.id), str(message.id))
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Connect and serve until ``stop`` is set."""
+        """Connect and serve until ``stop`` is set. Discord failing (a refused token, an
+        outage discord.py gives up on) is logged and retried: Telegram, the payment webhooks
+        and the jobs that run beside it go on."""
+        wait = RETRY_FIRST
+        while not stop.is_set():
+            try:
+                await self._serve(stop)
+                return
+            except discord.LoginFailure:
+                log.error("Discord refused the token (discord.token): Discord stays off")
+                await stop.wait()
+                return
+            except Exception:
+                log.exception("Discord failed; connecting again in %.0f s", wait)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), wait)
+            wait = min(wait * 2, RETRY_MAX)
+
+    async def _serve(self, stop: asyncio.Event) -> None:
         client = self.client
+        if client.is_closed():  # a client closed by a failure cannot start again
+            self.client = client = self._new_client()
         async with client:
             await client.login(self.options.token)
             if self.options.sync_commands:

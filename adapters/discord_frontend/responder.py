@@ -18,6 +18,7 @@ import discord
 
 from adapters.discord_frontend.translate import message_kwargs
 from bot.conversation import Attachment, MessageRef, Reply
+from bot.conversation.texts import t
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,9 @@ class InteractionResponder:
         self._chat = str(interaction.user.id)
         self._lock = asyncio.Lock()
         self._deferred = False  # a "thinking…" placeholder waits for the first answer
-        self._timer = asyncio.create_task(self._defer(defer_after))
+        # Discord's 3 s run from when the interaction was made, not from when it arrived here.
+        age = (discord.utils.utcnow() - interaction.created_at).total_seconds()
+        self._timer = asyncio.create_task(self._defer(max(0.0, defer_after - max(0.0, age))))
 
     def close(self) -> None:
         """The command is done: no deferral any more."""
@@ -65,9 +68,11 @@ class InteractionResponder:
                 if not reply.private:
                     await interaction.edit_original_response(**message_kwargs(reply, editing=True))
                     return MessageRef(self._chat, ORIGINAL)
-                # The placeholder is public: a private answer goes apart, the placeholder away.
-                with contextlib.suppress(discord.HTTPException):
-                    await interaction.delete_original_response()
+                # The "thinking…" placeholder is public, and Discord would give the first
+                # follow-up its visibility: it is settled first, the answer then goes apart.
+                await interaction.edit_original_response(
+                    **message_kwargs(Reply(t("discord.answered_privately")), editing=True)
+                )
             sent = await interaction.followup.send(
                 **message_kwargs(reply), ephemeral=reply.private, wait=True
             )

@@ -26,9 +26,12 @@ Interaction = discord.Interaction[Any]
 
 
 class Dispatch(Protocol):
-    """What a callback hands over: the interaction and the command line it means."""
+    """What a callback hands over: the interaction, the command line it means, and whether
+    the person may give the role the command names (``/gate``)."""
 
-    async def __call__(self, interaction: Interaction, line: str) -> None: ...
+    async def __call__(
+        self, interaction: Interaction, line: str, *, may_manage_roles: bool = False
+    ) -> None: ...
 
 
 Handles = Callable[[str], Awaitable[list[str]]]
@@ -38,10 +41,30 @@ def _client(interaction: Interaction) -> Any:
     return interaction.client
 
 
-async def _dispatch(interaction: Interaction, *values: object) -> None:
+async def _dispatch(interaction: Interaction, *values: object, may_manage: bool = False) -> None:
     assert interaction.command is not None
     dispatch: Dispatch = _client(interaction).dispatch_line
-    await dispatch(interaction, command_line(interaction.command.name, *values))
+    line = command_line(interaction.command.name, *values)
+    await dispatch(interaction, line, may_manage_roles=may_manage)
+
+
+def may_give(interaction: Interaction, role: discord.Role) -> bool:
+    """Whether the person may have the bot give ``role`` to others: they may manage the
+    server's roles (not just a channel's permissions) and the role ranks below their highest
+    (the owner excepted), it is an ordinary role (not @everyone, not a bot's or an
+    integration's, without administrator rights), and it ranks below the bot's own."""
+    member, guild = interaction.user, interaction.guild
+    if not isinstance(member, discord.Member) or guild is None:
+        return False
+    is_owner = guild.owner_id == member.id
+    if not (is_owner or member.guild_permissions.manage_roles):
+        return False
+    if role.is_default() or role.managed or role.permissions.administrator:
+        return False
+    if not is_owner and not role < member.top_role:
+        return False
+    me = guild.me
+    return me is not None and role < me.top_role
 
 
 # One callback per shape: discord.py reads the options from their signatures.
@@ -75,7 +98,10 @@ async def _gate(
     role: discord.Role | None = None,
     min_tokens: app_commands.Range[int, 1, AMOUNT_MAX] | None = None,
 ) -> None:
-    await _dispatch(interaction, None if role is None else role.mention, min_tokens)
+    if role is None:
+        await _dispatch(interaction, None, min_tokens)
+        return
+    await _dispatch(interaction, role.mention, min_tokens, may_manage=may_give(interaction, role))
 
 
 @app_commands.describe(handle="the creator's handle", amount="how many tokens")

@@ -91,12 +91,18 @@ def view_of(reply: Reply) -> discord.ui.View | None:
     if not reply.buttons:
         return None
     view = discord.ui.View(timeout=None)  # needs a running event loop
+    seen: set[str] = set()  # Discord refuses a message whose buttons share a custom id
     for row, buttons in enumerate(reply.buttons[:ROW_MAX]):
         for button in buttons[:ROW_MAX]:
             label = button.label[:LABEL_MAX]
             if button.url is not None:
                 view.add_item(discord.ui.Button(label=label, url=button.url, row=row))
-            elif button.data is not None and len(button.data) <= CUSTOM_ID_MAX:
+            elif (
+                button.data is not None
+                and len(button.data) <= CUSTOM_ID_MAX
+                and button.data not in seen
+            ):
+                seen.add(button.data)
                 style = discord.ButtonStyle.secondary
                 view.add_item(
                     discord.ui.Button(label=label, custom_id=button.data, style=style, row=row)

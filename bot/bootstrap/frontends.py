@@ -35,7 +35,7 @@ def discord_servers(app: App) -> list[Any]:
         return []
     frontend = discord_frontend(app)
     app.notifier.register(DISCORD, frontend.push)
-    app.roles.register(DiscordRoleManager(frontend.client))
+    app.roles.register(DiscordRoleManager(lambda: frontend.client))
     settings = app.settings.discord
     jobs = RoleJobs(
         app.services.roles, every=settings.roles_every, recheck_every=settings.roles_recheck_every

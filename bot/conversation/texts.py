@@ -154,6 +154,7 @@ EN: Mapping[str, str] = {
     ),
     "gate.title": "🔐 Your token-gated roles:",
     "gate.line": "• {role}: {least:,} ${symbol} or more",
+    "discord.answered_privately": "🔒 Answered privately.",
     "link.code": (
         "🔗 Your code: {code}\nWithin {minutes} minutes, send /link {code} from your account on "
         "the other platform (Telegram or Discord): both become one, with the same follows, "
@@ -308,11 +309,16 @@ EN: Mapping[str, str] = {
         "Use /gate in your Discord server, where the role is (not in a DM)."
     ),
     "error.roles_not_allowed": (
-        "Only someone who may manage this server's roles can gate one (Manage Roles)."
+        "Only someone who may manage this server's roles (Manage Roles) can gate one, and only "
+        "a role below their own highest and below the bot's: not @everyone, not a bot's or an "
+        "admin role."
     ),
     "error.link_code_invalid": (
         "That is not a link code, or it was used already. Send /link on your other account "
         "for a new one."
+    ),
+    "error.link_already_linked": (
+        "That person has a {platform} account joined already: one per platform."
     ),
     "error.link_code_expired": (
         "That code has expired. Send /link on your other account for a new one."

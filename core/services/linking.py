@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from core.errors import (
+    LinkAlreadyLinked,
     LinkCodeExpired,
     LinkCodeInvalid,
     LinkOwnCode,
@@ -86,6 +87,9 @@ class LinkService:
                 raise LinkSamePlatform(platform=found.platform.title())
             if await _has_its_own(uow, user_id):
                 raise LinkWouldLoseData(platform=found.platform.title())
+            # One account per platform and person: a second would get roles from one balance.
+            if any(p == who.platform for p, _ in await uow.identities.of_person(found.user_id)):
+                raise LinkAlreadyLinked(platform=who.platform.title())
             await uow.identities.move(user_id, found.user_id)
             await log_event(
                 uow,
@@ -99,7 +103,14 @@ class LinkService:
 
 
 async def _has_its_own(uow: UnitOfWork, user_id: int) -> bool:
-    for relation in (Relation.FOLLOWING, Relation.HOLDS_TOKENS, Relation.OWNS):
+    """Whether merging this person away would set something of theirs aside: follows, tokens,
+    a creator, a clone chat, journeys, a purchase (one still to be paid would credit them)."""
+    for relation in (
+        Relation.FOLLOWING,
+        Relation.HOLDS_TOKENS,
+        Relation.OWNS,
+        Relation.CHATTING_WITH,
+    ):
         if await uow.connections.targets(user_id, relation, 1):
             return True
-    return bool(await uow.journeys.of_fan(user_id))
+    return bool(await uow.journeys.of_fan(user_id)) or await uow.purchases.any_of_fan(user_id)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from core.errors import InvalidInput, NoToken, Reason, RolesNotAllowed, RolesOutsideServer
 from core.model import EventType, UserRef
 from core.ports import Clock, UnitOfWorkFactory
-from core.roles import RoleGate, RoleManager, RolesUnavailable
+from core.roles import Granted, RoleGate, RoleManager, RolesUnavailable
 from core.services.event_log import log_event
 from core.services.identities import owned_creator, resolve_user
 from core.services.tokens import token_of
@@ -123,14 +123,16 @@ class RoleGateService:
         report = SyncReport()
         for member in sorted(set(eligible) - granted):
             try:
-                present = await self._roles.grant(gate.space_id, gate.role_id, member)
+                outcome = await self._roles.grant(gate.space_id, gate.role_id, member)
             except RolesUnavailable:
                 raise
             except Exception:
+                # Refused (permissions, the role's rank): the others would be too. The next
+                # re-check tries again, rather than every few seconds (Discord bans bots that
+                # keep making refused requests).
                 log.warning("granting role %s to %s failed", gate.role_id, member, exc_info=True)
-                report = _add(report, SyncReport(failed=1))
-                continue
-            if present:
+                return _add(report, SyncReport(failed=1))
+            if outcome is Granted.GIVEN:  # only what the bot gave is the bot's to take back
                 await self._record(gate, member, eligible[member], granted=True)
                 report = _add(report, SyncReport(granted=1))
         for member in sorted(granted - set(eligible)):
@@ -140,8 +142,7 @@ class RoleGateService:
                 raise
             except Exception:
                 log.warning("taking role %s from %s failed", gate.role_id, member, exc_info=True)
-                report = _add(report, SyncReport(failed=1))
-                continue
+                return _add(report, SyncReport(failed=1))
             await self._record(gate, member, None, granted=False)
             report = _add(report, SyncReport(revoked=1))
         return report

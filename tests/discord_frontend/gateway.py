@@ -12,7 +12,7 @@ import asyncio
 import itertools
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,14 @@ APP_ID = 990_000_000_000_000_001
 BOT_ID = 990_000_000_000_000_002
 GUILD_ID = 990_000_000_000_000_003
 CHANNEL_ID = 990_000_000_000_000_004
+OWNER_ID = 990_000_000_000_000_005
+# The server's roles, lowest first: @everyone (the server's id), then these.
+FANS_ROLE = 990_000_000_000_000_011  # what creators gate
+MODS_ROLE = 990_000_000_000_000_012  # may manage roles
+BOT_ROLE = 990_000_000_000_000_013  # the bot's own, above both
+ADMINS_ROLE = 990_000_000_000_000_014  # administrators: above the bot
+MANAGE_ROLES = 1 << 28
+ADMINISTRATOR = 1 << 3
 DISCORD_EPOCH_MS = 1_420_070_400_000
 _counter = itertools.count(1)
 
@@ -111,6 +119,7 @@ class Gateway:
         *,
         guild: bool,
         permissions: int = 0,
+        member_roles: Sequence[int] = (),
     ) -> dict[str, Any]:
         payload: dict[str, Any] = {
             "id": str(snowflake()),
@@ -126,7 +135,11 @@ class Gateway:
             "context": 0 if guild else 1,
         }
         if guild:
-            member = {"user": person.json(), "roles": [], "joined_at": "2026-01-01T00:00:00Z"}
+            member = {
+                "user": person.json(),
+                "roles": [str(role) for role in member_roles],
+                "joined_at": "2026-01-01T00:00:00Z",
+            }
             payload |= {
                 "guild_id": str(GUILD_ID),
                 "channel_id": str(CHANNEL_ID),
@@ -162,17 +175,21 @@ class Gateway:
         server's channel unless ``guild=False`` (then in the person's DMs)."""
         guild = bool(options.pop("guild", True))
         permissions = int(options.pop("permissions", 0))
-        roles: dict[str, tuple[int, str]] = options.pop("roles", {})  # option → (id, name)
+        member_roles: list[int] = options.pop("member_roles", [])
+        roles: dict[str, int] = options.pop("roles", {})  # option → one of the server's roles
         kinds = {bool: 5, int: 4, str: 3}
         listed = [
             {"name": key, "type": kinds[type(value)], "value": value}
             for key, value in options.items()
         ]
-        listed += [{"name": key, "type": 8, "value": str(i)} for key, (i, _) in roles.items()]
+        listed += [{"name": key, "type": 8, "value": str(i)} for key, i in roles.items()]
         data: dict[str, Any] = {"id": str(snowflake()), "name": name, "type": 1, "options": listed}
         if roles:
-            data["resolved"] = {"roles": {str(i): _role(i, label) for i, label in roles.values()}}
-        return self._interaction(person, 2, data, guild=guild, permissions=permissions)
+            known = {role["id"]: role for role in _guild()["roles"]}
+            data["resolved"] = {"roles": {str(i): known[str(i)] for i in roles.values()}}
+        return self._interaction(
+            person, 2, data, guild=guild, permissions=permissions, member_roles=member_roles
+        )
 
     def press(self, person: Person, custom_id: str, guild: bool = True) -> dict[str, Any]:
         """The person presses a button whose custom id is ``custom_id``."""
@@ -254,14 +271,55 @@ async def fake_request(gateway: Gateway, route: Any, **kwargs: Any) -> Any:
     return None
 
 
-def _role(role_id: int, name: str) -> dict[str, Any]:
+def _guild() -> dict[str, Any]:
+    """The server as the gateway's GUILD_CREATE describes it: its roles, the bot a member."""
+    roles = [
+        _role(GUILD_ID, "@everyone", 0),
+        _role(FANS_ROLE, "Fans", 1),
+        _role(MODS_ROLE, "Mods", 2, MANAGE_ROLES),
+        _role(BOT_ROLE, "one-bot", 3, MANAGE_ROLES),
+        _role(ADMINS_ROLE, "Admins", 4, ADMINISTRATOR),
+    ]
+    me = {
+        "user": _author(),
+        "roles": [str(BOT_ROLE)],
+        "joined_at": "2026-01-01T00:00:00Z",
+        "deaf": False,
+        "mute": False,
+        "flags": 0,
+    }
+    return {
+        "id": str(GUILD_ID),
+        "name": "Alice's fans",
+        "icon": None,
+        "owner_id": str(OWNER_ID),
+        "roles": roles,
+        "emojis": [],
+        "stickers": [],
+        "features": [],
+        "members": [me],
+        "channels": [],
+        "member_count": 1,
+        "verification_level": 0,
+        "default_message_notifications": 0,
+        "explicit_content_filter": 0,
+        "mfa_level": 0,
+        "premium_tier": 0,
+        "preferred_locale": "en-US",
+        "nsfw_level": 0,
+        "afk_timeout": 300,
+        "system_channel_flags": 0,
+    }
+
+
+def _role(role_id: int, name: str, position: int = 1, permissions: int = 0) -> dict[str, Any]:
     return {
         "id": str(role_id),
         "name": name,
         "color": 0,
         "hoist": False,
-        "position": 1,
-        "permissions": "0",
+        "position": position,
+        "permissions": str(permissions),
         "managed": False,
         "mentionable": True,
         "flags": 0,
@@ -305,6 +363,7 @@ def install(monkeypatch: pytest.MonkeyPatch, gateway: Gateway) -> None:
     me: Any = {**_author(), "global_name": None}
     state.user = discord.ClientUser(state=state, data=me)
     state.application_id = APP_ID
+    state._add_guild_from_data(_guild())  # type: ignore[arg-type]  # as GUILD_CREATE does
     http = client.http
 
     async def get_user(user_id: int) -> dict[str, Any]:
@@ -342,6 +401,14 @@ def install(monkeypatch: pytest.MonkeyPatch, gateway: Gateway) -> None:
     async def remove_role(guild: int, user: int, role: int, *, reason: str | None = None) -> None:
         gateway.roles.discard((str(guild), str(role), str(user)))
 
+    async def get_member(guild: int, user: int) -> dict[str, Any]:
+        if (str(guild), str(user)) not in gateway.members:
+            missing: Any = _Response(404, "Not Found")
+            raise discord.NotFound(missing, {"code": 10007, "message": "Unknown Member"})
+        held = [r for g, r, u in gateway.roles if (g, u) == (str(guild), str(user))]
+        return {"user": await get_user(user), "roles": held, "joined_at": None, "flags": 0}
+
+    monkeypatch.setattr(http, "get_member", get_member)
     monkeypatch.setattr(http, "add_role", add_role)
     monkeypatch.setattr(http, "remove_role", remove_role)
     monkeypatch.setattr(http, "send_typing", send_typing)

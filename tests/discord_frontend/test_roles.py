@@ -11,12 +11,18 @@ from core.model import EntityType, Relation
 from core.services.ledger import move_tokens
 from jobs.roles import RoleJobs
 from tests.discord_frontend.conftest import answers
-from tests.discord_frontend.gateway import GUILD_ID, Gateway, Person
+from tests.discord_frontend.gateway import (
+    ADMINS_ROLE,
+    FANS_ROLE,
+    GUILD_ID,
+    MANAGE_ROLES,
+    MODS_ROLE,
+    Gateway,
+    Person,
+)
 
 ALICE = Person(1_000_000_000_000_031, "alice")
 BOB = Person(1_000_000_000_000_032, "bob")
-FANS = (1_234_567_890_123, "Fans")
-MANAGE_ROLES = 1 << 28
 
 
 async def say(gateway: Gateway, person: Person, name: str, /, **options: object) -> str:
@@ -31,26 +37,33 @@ async def test_holders_gain_the_role_and_lose_it(
     gateway = discord_gateway
     await say(gateway, ALICE, "register", name="Alice", email="alice@example.com", niches="fit")
     await say(gateway, ALICE, "token", symbol="ALICE", price_usd="1.50")
-    gateway.feed(gateway.command(ALICE, "gate", roles={"role": FANS}, min_tokens=100))
-    [refused] = await answers(gateway)
-    assert refused.ephemeral
-    assert "Manage Roles" in refused.text
-    gateway.feed(gateway.command(ALICE, "gate", guild=False, roles={"role": FANS}, min_tokens=100))
+    fans = {"role": FANS_ROLE}
+    for refused_because in (
+        {},  # a plain member
+        {"permissions": MANAGE_ROLES},  # a channel's "Manage Permissions" only
+        {"member_roles": [MODS_ROLE], "roles": {"role": ADMINS_ROLE}},  # above them and the bot
+        {"member_roles": [MODS_ROLE], "roles": {"role": MODS_ROLE}},  # not below their own
+        {"member_roles": [MODS_ROLE], "roles": {"role": GUILD_ID}},  # @everyone
+    ):
+        options = {"roles": fans, **refused_because}
+        gateway.feed(gateway.command(ALICE, "gate", min_tokens=100, **options))
+        [refused] = await answers(gateway)
+        assert refused.ephemeral
+        assert "Manage Roles" in refused.text, refused_because
+    gateway.feed(gateway.command(ALICE, "gate", guild=False, roles=fans, min_tokens=100))
     [in_dm] = await answers(gateway)
     assert "in your Discord server" in in_dm.text
 
-    done = await say(
-        gateway, ALICE, "gate", roles={"role": FANS}, min_tokens=100, permissions=MANAGE_ROLES
-    )
-    assert done.startswith(f"🔐 <@&{FANS[0]}> now goes to everyone holding at least 100 $ALICE")
+    done = await say(gateway, ALICE, "gate", roles=fans, min_tokens=100, member_roles=[MODS_ROLE])
+    assert done.startswith(f"🔐 <@&{FANS_ROLE}> now goes to everyone holding at least 100 $ALICE")
     listed = await say(gateway, ALICE, "gate")
-    assert f"• <@&{FANS[0]}>: 100 $ALICE or more" in listed
+    assert f"• <@&{FANS_ROLE}>: 100 $ALICE or more" in listed
 
     await say(gateway, BOB, "follow", handle="alice")  # Bob's Discord account is known
     gateway.members.add((str(GUILD_ID), str(BOB.id)))
     gateway.frontend.client._ready.set()  # as on READY
     # What bootstrap's Discord wiring registers when `one-bot run` starts Discord.
-    sqlite_app.roles.register(DiscordRoleManager(gateway.frontend.client))
+    sqlite_app.roles.register(DiscordRoleManager(lambda: gateway.frontend.client))
     jobs = RoleJobs(sqlite_app.services.roles, recheck_every=3600)
     await jobs.tick()
     assert gateway.roles == set()
@@ -80,7 +93,7 @@ async def test_holders_gain_the_role_and_lose_it(
 
     await move(120, "gift-1")
     await jobs.tick()
-    assert gateway.roles == {(str(GUILD_ID), str(FANS[0]), str(BOB.id))}
+    assert gateway.roles == {(str(GUILD_ID), str(FANS_ROLE), str(BOB.id))}
     await move(-30, "spent-1")
     await jobs.tick()
     assert gateway.roles == set()

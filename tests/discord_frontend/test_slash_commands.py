@@ -101,10 +101,11 @@ async def test_a_slow_command_is_deferred_then_answered(
         assert (answered.kind, answered.text) == ("edit", "🧠 Done thinking.")
         assert answered.path.endswith("/messages/@original")
 
-        # A private answer after the public "thinking…": apart, and the placeholder removed.
+        # A private answer after the public "thinking…": that placeholder settled, then apart.
         gateway.feed(gateway.command(BOB, "journey", text="fail"))
-        deferred, removed, private = await answers(gateway, 3)
-        assert (deferred.kind, removed.kind, private.kind) == ("defer", "delete", "followup")
+        deferred, settled, private = await answers(gateway, 3)
+        assert (deferred.kind, settled.kind, private.kind) == ("defer", "edit", "followup")
+        assert settled.text == "🔒 Answered privately."
         assert private.ephemeral
         assert "ghost" in private.text
     finally:

@@ -17,6 +17,9 @@ class FakeLinkCodeRepository:
         self._db.require(code.user_id)
         if code.code in self._db.link_codes:
             return False
+        for key, earlier in list(self._db.link_codes.items()):
+            if earlier.user_id == code.user_id and earlier.used_at is None:
+                self._db.link_codes[key] = replace(earlier, used_at=to_millis(now))
         self._db.link_codes[code.code] = replace(code, expires_at=to_millis(code.expires_at))
         return True
 

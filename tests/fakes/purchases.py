@@ -22,6 +22,9 @@ class FakePurchaseRepository:
     def __init__(self, db: FakeStore) -> None:
         self._db = db
 
+    async def any_of_fan(self, fan_id: int) -> bool:
+        return any(p.fan_id == fan_id for p in self._db.purchases.values())
+
     async def add(
         self, fan_id: int, token_id: int, amount: int, price_cents: int, now: datetime
     ) -> Purchase:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from core.roles import RoleGate, RolesUnavailable
+from core.roles import Granted, RoleGate, RolesUnavailable
 from tests.fakes.store import FakeStore
 
 
@@ -66,12 +66,14 @@ class FakeRoleManager:
     connected: bool = True
     refuse: bool = False  # the platform refuses (the bot lacks the permission)
 
-    async def grant(self, space_id: str, role_id: str, member_id: str) -> bool:
+    async def grant(self, space_id: str, role_id: str, member_id: str) -> Granted:
         self._check()
         if (space_id, member_id) not in self.members:
-            return False
+            return Granted.ABSENT
+        if (space_id, role_id, member_id) in self.roles:
+            return Granted.HAD_IT
         self.roles.add((space_id, role_id, member_id))
-        return True
+        return Granted.GIVEN
 
     async def revoke(self, space_id: str, role_id: str, member_id: str) -> None:
         self._check()

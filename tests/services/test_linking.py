@@ -8,6 +8,7 @@ import pytest
 
 from bot.conversation.context import Services
 from core.errors import (
+    LinkAlreadyLinked,
     LinkCodeExpired,
     LinkCodeInvalid,
     LinkOwnCode,
@@ -70,3 +71,25 @@ async def test_an_account_with_its_own_follows_is_not_merged_away(
     other_way = await services.links.code(BOB_ON_DISCORD)
     assert (await services.links.link(BOB, other_way.code)).platform == "discord"
     assert store.identities["test", "bob"].user_id == store.identities["discord", "4242"].user_id
+
+
+async def test_a_new_code_ends_the_earlier_one_and_one_account_per_platform(
+    services: Services,
+) -> None:
+    first = await services.links.code(BOB)
+    second = await services.links.code(BOB)
+    with pytest.raises(LinkCodeInvalid):
+        await services.links.link(BOB_ON_DISCORD, first.code)
+    await services.links.link(BOB_ON_DISCORD, second.code)
+    another_discord = UserRef("discord", "4444", name="Bob too", chat_id="4444")
+    third = await services.links.code(BOB)
+    with pytest.raises(LinkAlreadyLinked):  # Bob has a Discord account joined already
+        await services.links.link(another_discord, third.code)
+
+
+async def test_a_purchase_started_is_not_merged_away(services: Services) -> None:
+    await alice_token(services)
+    await services.purchases.start(BOB_ON_DISCORD, "alice", "10", "discord")
+    made = await services.links.code(BOB)
+    with pytest.raises(LinkWouldLoseData):
+        await services.links.link(BOB_ON_DISCORD, made.code)

@@ -123,3 +123,17 @@ async def test_what_could_not_be_done_is_done_later(
     roles.members.add((GUILD, "5001"))
     assert (await services.roles.sync()).granted == 1
     assert roles.roles == {(GUILD, ROLE, "5001")}
+
+
+async def test_a_role_given_by_hand_is_not_taken_back(
+    services: Services, store: FakeStore, clock: FakeClock, roles: FakeRoleManager
+) -> None:
+    await alice_token(services)
+    await services.follows.follow(BOB_D, "alice")
+    await services.roles.set_gate(ALICE, GUILD, ROLE, "10", may_manage_roles=True)
+    roles.roles.add((GUILD, ROLE, "5001"))  # a moderator gave Bob the role
+    await give(store, clock, BOB_D, 10, "r1")
+    assert (await services.roles.sync()).granted == 0  # he had it: not the bot's
+    await give(store, clock, BOB_D, -10, "r2")
+    assert (await services.roles.sync()).revoked == 0
+    assert roles.roles == {(GUILD, ROLE, "5001")}

@@ -49,7 +49,8 @@ def offer(checkout: Checkout) -> Reply:
         lines.append(t("buy.sandbox"))
     lines += [t("buy.choose"), t("buy.after")]
     buttons = tuple((_button(checkout, request, price),) for request in checkout.requests)
-    return Reply("\n".join(lines), buttons=buttons)
+    # Private: its pay buttons are this person's own checkout.
+    return Reply("\n".join(lines), buttons=buttons, private=True)
 
 
 def _button(checkout: Checkout, request: PaymentRequest, price: str) -> Button:

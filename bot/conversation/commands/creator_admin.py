@@ -54,13 +54,13 @@ def _describe(event: Event) -> str:
 async def events(ctx: Context) -> Reply:
     log = await ctx.services.events.latest_for_owner(ctx.who)
     if not log.events:
-        return Reply(t("events.none"))
+        return Reply(t("events.none"), private=True)
     lines = [t("events.title", handle=log.handle)]
     for event in log.events:
         lines.append(
             t("events.line", at=event.at.strftime("%Y-%m-%d %H:%M UTC"), what=_describe(event))
         )
-    return Reply("\n".join(lines))
+    return Reply("\n".join(lines), private=True)
 
 
 COMMANDS = (

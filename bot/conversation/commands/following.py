@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.conversation.context import Command, Context
 from bot.conversation.messages import Reply
 from bot.conversation.texts import followers, t
@@ -28,8 +30,9 @@ async def unfollow(ctx: Context) -> Reply:
 async def following(ctx: Context) -> Reply:
     creators = await ctx.services.follows.following(ctx.who)
     if not creators:
-        return Reply(t("following.none"))
-    return creator_list_reply(t("following.title"), "following.line", creators)
+        return Reply(t("following.none"), private=True)
+    listing = creator_list_reply(t("following.title"), "following.line", creators)
+    return replace(listing, private=True)
 
 
 COMMANDS = (
