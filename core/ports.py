@@ -112,8 +112,11 @@ class EntityRepository(Protocol):
         """Every entity of a (small) type, oldest first — tokens, for rebuilding a chain."""
         ...
 
-    async def handles_starting_with(self, type: EntityType, prefix: str) -> set[str]:
-        """All handles of this type that start with ``prefix``."""
+    async def handles_starting_with(
+        self, type: EntityType, prefix: str, limit: int | None = None
+    ) -> set[str]:
+        """The handles of this type that start with ``prefix`` (all, or the ``limit`` first
+        in order)."""
         ...
 
     async def creator_by_email(self, email: str) -> int | None:

@@ -121,11 +121,15 @@ class SqlEntityRepository:
         stmt = select(*_COLUMNS).where(_e.type == str(type)).order_by(_e.id)
         return [_entity(row) for row in await self._s.run(lambda c: c.execute(stmt).all())]
 
-    async def handles_starting_with(self, type: EntityType, prefix: str) -> set[str]:
+    async def handles_starting_with(
+        self, type: EntityType, prefix: str, limit: int | None = None
+    ) -> set[str]:
         # A range on the (type, handle) index rather than LIKE, whose wildcards and collation
         # differ between engines. Handles are [a-z0-9_], so bumping the last char bounds it.
         upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
         stmt = select(_e.handle).where(_e.type == str(type), _e.handle >= prefix, _e.handle < upper)
+        if limit is not None:
+            stmt = stmt.order_by(_e.handle).limit(limit)
         return set(await self._s.run(lambda c: c.execute(stmt).scalars().all()))
 
     async def creator_by_email(self, email: str) -> int | None:

@@ -152,7 +152,9 @@ class CreatorService:
                 found = await uow.entities.discover_creators(None, Status.ACTIVE, limit)
                 handles = [e.handle for e in found if e.handle]
             elif is_handle(wanted):
-                starting = await uow.entities.handles_starting_with(EntityType.CREATOR, wanted)
+                starting = await uow.entities.handles_starting_with(
+                    EntityType.CREATOR, wanted, limit
+                )
                 handles = sorted(starting)[:limit]
             else:
                 handles = []

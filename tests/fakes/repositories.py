@@ -150,13 +150,16 @@ class FakeEntityRepository(_Repository):
         found = [e for e in self._db.entities.values() if e.type == type]
         return [_copy(e, self._db) for e in sorted(found, key=lambda e: e.id)]
 
-    async def handles_starting_with(self, type: EntityType, prefix: str) -> set[str]:
+    async def handles_starting_with(
+        self, type: EntityType, prefix: str, limit: int | None = None
+    ) -> set[str]:
         upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)  # the same range as the SQL
-        return {
+        found = sorted(
             e.handle
             for e in self._db.entities.values()
             if e.type == type and e.handle is not None and prefix <= e.handle < upper
-        }
+        )
+        return set(found if limit is None else found[:limit])
 
     async def creator_by_email(self, email: str) -> int | None:
         for entity in self._db.entities.values():
