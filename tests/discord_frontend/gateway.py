@@ -107,6 +107,7 @@ class Gateway:
     dms: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     closed_dms: set[int] = field(default_factory=set)
     typing: list[int] = field(default_factory=list)  # people shown "typing…" in their DMs
+    dm_edits: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     members: set[tuple[str, str]] = field(default_factory=set)  # (server, person) present
     roles: set[tuple[str, str, str]] = field(default_factory=set)  # (server, role, person)
@@ -389,6 +390,13 @@ def install(monkeypatch: pytest.MonkeyPatch, gateway: Gateway) -> None:
         call = Call("POST", f"/channels/{channel_id}/messages", payload, payload["files"])
         return {**_message(call), "channel_id": str(channel_id)}
 
+    async def edit_message(channel_id: int, message_id: int, *, params: Any) -> dict[str, Any]:
+        payload = dict(params.payload or {})
+        gateway.dm_edits.append((int(channel_id) - 1, payload))
+        gateway.changed.set()
+        call = Call("PATCH", f"/channels/{channel_id}/messages/{message_id}", payload, [])
+        return {**_message(call), "id": str(message_id), "channel_id": str(channel_id)}
+
     async def send_typing(channel_id: int) -> None:
         gateway.typing.append(int(channel_id) - 1)
 
@@ -412,6 +420,7 @@ def install(monkeypatch: pytest.MonkeyPatch, gateway: Gateway) -> None:
     monkeypatch.setattr(http, "add_role", add_role)
     monkeypatch.setattr(http, "remove_role", remove_role)
     monkeypatch.setattr(http, "send_typing", send_typing)
+    monkeypatch.setattr(http, "edit_message", edit_message)
     monkeypatch.setattr(http, "get_user", get_user)
     monkeypatch.setattr(http, "start_private_message", start_private_message)
     monkeypatch.setattr(http, "send_message", send_message)
