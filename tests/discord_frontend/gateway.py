@@ -196,22 +196,7 @@ class Gateway:
         """The person presses a button whose custom id is ``custom_id``."""
         data = {"custom_id": custom_id, "component_type": 2}
         payload = self._interaction(person, 3, data, guild=guild)
-        message = {
-            "id": str(snowflake()),
-            "channel_id": payload["channel_id"],
-            "author": _author(),
-            "content": "",
-            "timestamp": "2026-01-01T00:00:00Z",
-            "edited_timestamp": None,
-            "tts": False,
-            "mention_everyone": False,
-            "mentions": [],
-            "mention_roles": [],
-            "attachments": [],
-            "embeds": [],
-            "pinned": False,
-            "type": 0,
-        }
+        message = {**_message(Call("POST", "", {}, [])), "channel_id": payload["channel_id"]}
         return {**payload, "message": message}
 
     def autocomplete(self, person: Person, name: str, option: str, typed: str) -> dict[str, Any]:
