@@ -76,19 +76,6 @@ class JourneyRepository(Protocol):
 class OutboxRepository(Protocol):
     """The ``outbox`` table: messages waiting for the sender."""
 
-    async def add(
-        self,
-        person_id: int,
-        dedupe_key: str,
-        message: Mapping[str, Any],
-        now: datetime,
-        *,
-        not_before: datetime | None = None,
-        batch: str | None = None,
-    ) -> bool:
-        """Queue a message; False (nothing added) if ``dedupe_key`` was queued before."""
-        ...
-
     async def add_many(self, messages: Sequence[QueuedMessage], now: datetime) -> int:
         """Queue many messages in one statement; those whose ``dedupe_key`` was queued before
         are skipped. How many were queued."""
@@ -99,12 +86,9 @@ class OutboxRepository(Protocol):
         until ``lease_until`` (``FOR UPDATE SKIP LOCKED`` on PostgreSQL)."""
         ...
 
-    async def mark_sent(self, item_id: int, now: datetime) -> None:
-        """The message was delivered."""
-        ...
-
     async def mark_sent_many(self, item_ids: Sequence[int], now: datetime) -> None:
-        """These messages were delivered (one statement)."""
+        """These messages were delivered (one statement). A delivery is a fact: recorded
+        whatever another sender decided meanwhile, but only once."""
         ...
 
     async def mark_unreachable(self, item_id: int, now: datetime) -> None:

@@ -65,6 +65,10 @@ class JourneyRun:
         return STEPS[self.step] if self.step < len(STEPS) else "done"
 
 
+DEDUPE_KEY_MAX = 255  # characters: the outbox's columns (adapters/db/schema.py)
+BATCH_MAX = 64
+
+
 @dataclass(frozen=True, slots=True)
 class QueuedMessage:
     """A message to put into the outbox (see :class:`OutboxItem`)."""
@@ -74,6 +78,11 @@ class QueuedMessage:
     message: dict[str, Any]
     not_before: datetime | None = None  # None: as soon as possible
     batch: str | None = None
+
+    def __post_init__(self) -> None:
+        # Refused here, so that every store refuses what PostgreSQL's columns would.
+        if len(self.dedupe_key) > DEDUPE_KEY_MAX or len(self.batch or "") > BATCH_MAX:
+            raise ValueError(f"outbox: dedupe_key ≤ {DEDUPE_KEY_MAX}, batch ≤ {BATCH_MAX} chars")
 
 
 class OutboxState(StrEnum):

@@ -30,6 +30,13 @@ MINUTE = timedelta(minutes=1)
 LEASE = timedelta(minutes=5)
 
 
+async def queue(
+    uow: Any, person: int, key: str, message: dict[str, Any], at: datetime, **more: Any
+) -> bool:
+    """One message into the outbox; False when its key was queued before."""
+    return bool(await uow.outbox.add_many([QueuedMessage(person, key, message, **more)], at) == 1)
+
+
 async def _migrated(url: str) -> Database:
     db = open_database(url)
     await migrate.upgrade(db)
@@ -183,12 +190,12 @@ async def test_the_outbox_queues_each_message_once(units: UnitOfWorkFactory) -> 
     fan, other = await _people(units, 2, creators=0)
     message = {"key": "journey.hook", "params": {"creator": "Alice"}, "buttons": [["x", "/y"]]}
     async with units() as uow:
-        assert await uow.outbox.add(fan, "journey:1:hook", message, T0)
-        assert not await uow.outbox.add(fan, "journey:1:hook", {"key": "other"}, T0 + MINUTE)
-        assert not await uow.outbox.add(other, "journey:1:hook", message, T0)
-        assert await uow.outbox.add(other, "journey:2:hook", message, T0, not_before=T0 + MINUTE)
+        assert await queue(uow, fan, "journey:1:hook", message, T0)
+        assert not await queue(uow, fan, "journey:1:hook", {"key": "other"}, T0 + MINUTE)
+        assert not await queue(uow, other, "journey:1:hook", message, T0)
+        assert await queue(uow, other, "journey:2:hook", message, T0, not_before=T0 + MINUTE)
         with pytest.raises(ValueError, match="dedupe_key"):
-            await uow.outbox.add(fan, "k" * 256, message, T0)
+            await queue(uow, fan, "k" * 256, message, T0)
         await uow.commit()
     async with units() as uow:
         [item] = await uow.outbox.claim(T0, 10, T0 + LEASE)
@@ -207,8 +214,8 @@ async def test_the_outbox_claims_leases_and_settles_messages(units: UnitOfWorkFa
         for n, person in enumerate(people):
             # Due at T0-0m, T0-1m, … T0-5m: added newest first, claimed oldest first.
             at = T0 - n * MINUTE
-            assert await uow.outbox.add(person, f"b:{n}", {"n": n}, at, batch="b")
-        assert await uow.outbox.add(people[0], "solo", {}, T0)
+            assert await queue(uow, person, f"b:{n}", {"n": n}, at, batch="b")
+        assert await queue(uow, people[0], "solo", {}, T0)
         await uow.commit()
     async with units() as uow:
         taken = await uow.outbox.claim(T0, 4, T0 + LEASE)
@@ -217,14 +224,14 @@ async def test_the_outbox_claims_leases_and_settles_messages(units: UnitOfWorkFa
         assert [i.dedupe_key for i in await uow.outbox.claim(T0, 4, T0 + LEASE)] == ["solo"]
         assert await uow.outbox.claim(T0 + LEASE - MINUTE, 10, T0 + 2 * LEASE) == []
         sent, unreachable, retried, failed = taken
-        await uow.outbox.mark_sent(sent.id, T0)
+        await uow.outbox.mark_sent_many([sent.id], T0)
         await uow.outbox.mark_unreachable(unreachable.id, T0)
         await uow.outbox.retry_later(retried.id, "429 " + "x" * 600, T0 + MINUTE, give_up=False)
         await uow.outbox.retry_later(failed.id, "blocked", T0 + MINUTE, give_up=True)
         # Settled messages stay settled; only a delivery is recorded whatever happened before.
         await uow.outbox.retry_later(sent.id, "late", T0, give_up=False)
         await uow.outbox.mark_unreachable(failed.id, T0)
-        await uow.outbox.mark_sent(sent.id, T0 + MINUTE)
+        await uow.outbox.mark_sent_many([sent.id], T0 + MINUTE)
         assert await uow.outbox.batch_counts("b") == {
             "pending": 3,
             "sent": 1,
@@ -238,7 +245,7 @@ async def test_the_outbox_claims_leases_and_settles_messages(units: UnitOfWorkFa
         # The retried one is due at T0+1m, the other leased ones when their lease ends.
         [again] = await uow.outbox.claim(T0 + MINUTE, 10, T0 + LEASE)
         assert (again.id, again.attempts, again.state) == (retried.id, 1, OutboxState.PENDING)
-        await uow.outbox.mark_sent(failed.id, T0 + MINUTE)
+        await uow.outbox.mark_sent_many([failed.id], T0 + MINUTE)
         later = await uow.outbox.claim(T0 + LEASE, 10, T0 + 2 * LEASE)
         assert [i.message.get("n") for i in later] == [0, 1, 3, None]
         assert await uow.outbox.batch_counts("b") == {
@@ -324,7 +331,7 @@ async def test_a_failed_attempt_keeps_its_error(database_url: str) -> None:
     try:
         [person] = await _people(lambda: SqlUnitOfWork(db), 1, creators=0)
         async with SqlUnitOfWork(db) as uow:
-            await uow.outbox.add(person, "k", {}, T0)
+            await queue(uow, person, "k", {}, T0)
             [item] = await uow.outbox.claim(T0, 1, T0 + LEASE)
             await uow.outbox.retry_later(item.id, "e" * 600, T0, give_up=True)
             await uow.commit()
@@ -362,7 +369,7 @@ async def test_concurrent_claims_never_take_the_same_row(postgres_db: str) -> No
         async with SqlUnitOfWork(first) as uow:
             for n, fan in enumerate(fans):
                 assert await uow.journeys.start(fan, creator, T0 - n * MINUTE, T0)
-                assert await uow.outbox.add(fan, f"m{n}", {}, T0 - n * MINUTE)
+                assert await queue(uow, fan, f"m{n}", {}, T0 - n * MINUTE)
             await uow.commit()
 
         for runs in (True, False):

@@ -14,7 +14,7 @@ import pytest
 from bot.conversation.messages import MessageRef, Reply
 from bot.notifications import ChatNotifier, NoChatFrontend
 from bot.outbox import DrainReport, MalformedMessage, OutboxSender, SenderSettings, render
-from core.journeys import OutboxState
+from core.journeys import OutboxState, QueuedMessage
 from core.model import EntityType, UserRef
 from core.services.identities import resolve_user
 from jobs.outbox import OutboxJobs
@@ -84,7 +84,8 @@ class World:
 
     async def queue(self, person_id: int, key: str, message: dict[str, Any], **kw: Any) -> bool:
         async with self.uow() as uow:
-            added = await uow.outbox.add(person_id, key, message, self.clock.now(), **kw)
+            queued = [QueuedMessage(person_id, key, message, **kw)]
+            added = await uow.outbox.add_many(queued, self.clock.now()) == 1
             await uow.commit()
         return added
 

@@ -18,11 +18,6 @@ _o = outbox.c
 _CLAIM = Lease(outbox, _o.not_before, pending_messages)
 # A delivery is a fact: it is recorded whatever another sender decided meanwhile (one whose
 # lease ran out while it was still sending), but only once.
-_SENT = (
-    update(outbox)
-    .where(_o.id == bindparam("oid"), _o.state != literal_column("'sent'"))
-    .values(state=OutboxState.SENT.value, sent_at=bindparam("now"))
-)
 _SENT_MANY = (
     update(outbox)
     .where(_o.id.in_(bindparam("ids", expanding=True)), _o.state != literal_column("'sent'"))
@@ -45,17 +40,6 @@ _RETRY = (
     )
 )
 _BATCH = select(_o.state, func.count()).where(_o.batch == bindparam("batch")).group_by(_o.state)
-# The columns' lengths (schema.py), checked here so that SQLite refuses what PostgreSQL would.
-DEDUPE_KEY_MAX = 255
-BATCH_MAX = 64
-
-
-def _add(conn: Connection) -> Any:
-    return (
-        insert_for(conn, outbox)
-        .on_conflict_do_nothing(index_elements=[_o.dedupe_key])
-        .returning(_o.id)
-    )
 
 
 def _add_many(conn: Connection) -> Any:
@@ -82,42 +66,9 @@ def _item(row: Mapping[Any, Any], not_before: datetime | None = None) -> OutboxI
     )
 
 
-def _check_keys(dedupe_key: str, batch: str | None) -> None:
-    if len(dedupe_key) > DEDUPE_KEY_MAX or len(batch or "") > BATCH_MAX:
-        raise ValueError(f"outbox: dedupe_key ≤ {DEDUPE_KEY_MAX}, batch ≤ {BATCH_MAX} chars")
-
-
 class SqlOutboxRepository:
     def __init__(self, session: Session) -> None:
         self._s = session
-
-    async def add(
-        self,
-        person_id: int,
-        dedupe_key: str,
-        message: Mapping[str, Any],
-        now: datetime,
-        *,
-        not_before: datetime | None = None,
-        batch: str | None = None,
-    ) -> bool:
-        _check_keys(dedupe_key, batch)
-        row = {
-            "person_id": person_id,
-            "dedupe_key": dedupe_key,
-            "message": dict(message),
-            "state": OutboxState.PENDING.value,
-            "attempts": 0,
-            "not_before": to_millis(not_before or now),
-            "batch": batch,
-            "created_at": to_millis(now),
-        }
-
-        def work(conn: Connection) -> bool:
-            stmt = prepared(conn, "outbox.add", _add)
-            return conn.execute(stmt, row).scalar_one_or_none() is not None
-
-        return await self._s.run(work)
 
     async def add_many(self, messages: Sequence[QueuedMessage], now: datetime) -> int:
         if not messages:
@@ -125,7 +76,6 @@ class SqlOutboxRepository:
         millis = to_millis(now)
         rows = []
         for queued in messages:
-            _check_keys(queued.dedupe_key, queued.batch)
             at = millis if queued.not_before is None else to_millis(queued.not_before)
             rows.append(
                 {
@@ -150,10 +100,6 @@ class SqlOutboxRepository:
         rows = await self._s.run(lambda c: _CLAIM(c, now, limit, lease_until))
         leased = from_millis(to_millis(lease_until))
         return [_item(row, leased) for row in rows]
-
-    async def mark_sent(self, item_id: int, now: datetime) -> None:
-        params = {"oid": item_id, "now": to_millis(now)}
-        await self._s.run(lambda c: c.execute(_SENT, params))
 
     async def mark_sent_many(self, item_ids: Sequence[int], now: datetime) -> None:
         if item_ids:

@@ -15,9 +15,6 @@ from core.journeys import JourneyRun, OutboxItem, OutboxState, QueuedMessage, Ru
 from tests.fakes.store import FakeStore, OutboxRow, json_round_trip, to_millis
 
 _MUTABLE = frozenset({"step", "state", "next_run_at", "attempts", "data"})
-# The columns' lengths: the SQL repository refuses longer keys on both engines.
-DEDUPE_KEY_MAX = 255
-BATCH_MAX = 64
 
 
 class FakeJourneyRepository:
@@ -159,40 +156,21 @@ class FakeOutboxRepository:
     def __init__(self, db: FakeStore) -> None:
         self._db = db
 
-    async def add(
-        self,
-        person_id: int,
-        dedupe_key: str,
-        message: Mapping[str, Any],
-        now: datetime,
-        *,
-        not_before: datetime | None = None,
-        batch: str | None = None,
-    ) -> bool:
-        if len(dedupe_key) > DEDUPE_KEY_MAX or len(batch or "") > BATCH_MAX:
-            raise ValueError(f"outbox: dedupe_key ≤ {DEDUPE_KEY_MAX}, batch ≤ {BATCH_MAX} chars")
-        self._db.require(person_id)
-        if any(row.dedupe_key == dedupe_key for row in self._db.outbox.values()):
-            return False
-        row = OutboxRow(
-            person_id=person_id,
-            dedupe_key=dedupe_key,
-            message=json_round_trip(message),
-            not_before=to_millis(not_before or now),
-            created_at=to_millis(now),
-            batch=batch,
-        )
-        self._db.outbox[self._db.next_id("outbox")] = row
-        return True
-
     async def add_many(self, messages: Sequence[QueuedMessage], now: datetime) -> int:
         queued = 0
         for m in messages:
-            batch = m.batch
-            if await self.add(
-                m.person_id, m.dedupe_key, m.message, now, not_before=m.not_before, batch=batch
-            ):
-                queued += 1
+            self._db.require(m.person_id)
+            if any(row.dedupe_key == m.dedupe_key for row in self._db.outbox.values()):
+                continue
+            self._db.outbox[self._db.next_id("outbox")] = OutboxRow(
+                person_id=m.person_id,
+                dedupe_key=m.dedupe_key,
+                message=json_round_trip(m.message),
+                not_before=to_millis(m.not_before or now),
+                created_at=to_millis(now),
+                batch=m.batch,
+            )
+            queued += 1
         return queued
 
     async def claim(self, now: datetime, limit: int, lease_until: datetime) -> list[OutboxItem]:
@@ -216,17 +194,14 @@ class FakeOutboxRepository:
             return
         self._db.outbox[item_id] = replace(row, **changes)
 
-    async def mark_sent(self, item_id: int, now: datetime) -> None:
-        # A delivery is recorded whatever another sender decided meanwhile, but only once.
-        row = self._db.outbox.get(item_id)
-        if row is not None and row.state is not OutboxState.SENT:
-            self._settle(
-                item_id, pending_only=False, state=OutboxState.SENT, sent_at=to_millis(now)
-            )
-
     async def mark_sent_many(self, item_ids: Sequence[int], now: datetime) -> None:
+        # A delivery is recorded whatever another sender decided meanwhile, but only once.
         for item_id in item_ids:
-            await self.mark_sent(item_id, now)
+            row = self._db.outbox.get(item_id)
+            if row is not None and row.state is not OutboxState.SENT:
+                self._settle(
+                    item_id, pending_only=False, state=OutboxState.SENT, sent_at=to_millis(now)
+                )
 
     async def mark_unreachable(self, item_id: int, now: datetime) -> None:
         self._settle(item_id, state=OutboxState.UNREACHABLE)

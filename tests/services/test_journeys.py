@@ -11,7 +11,7 @@ import pytest
 
 from bot.conversation.context import Services
 from core.journey_templates import render
-from core.journeys import STEPS, OutboxState, RunState
+from core.journeys import STEPS, OutboxState, QueuedMessage, RunState
 from core.model import EventType
 from tests.fakes import FakeClock, FakeStore, FakeUnitOfWork
 from tests.fakes.ai import FakeKnowledgeStore
@@ -142,18 +142,18 @@ async def test_a_step_that_fails_is_retried_then_failed_for_good(
 ) -> None:
     await alice_token(services)
     await services.follows.follow(BOB, "alice")
-    original = FakeOutboxRepository.add
+    original = FakeOutboxRepository.add_many
     # Two: the batch fails, then the run on its own (a failure of its batch alone is not the
     # step's: it is tried again at once, by itself).
     failures = {"left": 2}
 
-    async def flaky(self: FakeOutboxRepository, *args: Any, **kwargs: Any) -> bool:
+    async def flaky(self: FakeOutboxRepository, *args: Any, **kwargs: Any) -> int:
         if failures["left"]:
             failures["left"] -= 1
             raise OSError("the database hiccuped")
         return await original(self, *args, **kwargs)
 
-    monkeypatch.setattr(FakeOutboxRepository, "add", flaky)
+    monkeypatch.setattr(FakeOutboxRepository, "add_many", flaky)
     await services.journey_engine.tick()
     assert (run_of(store).attempts, keys(store)) == (1, [])
     clock.advance(timedelta(seconds=1))  # the first retry comes after 1 s
@@ -259,7 +259,8 @@ async def test_a_message_already_queued_is_not_sent_again_and_the_run_moves_on(
     await services.follows.follow(BOB, "alice")
     run = run_of(store)
     async with FakeUnitOfWork(store) as uow:  # the hook went out, but the run did not move
-        await uow.outbox.add(run.fan_id, f"journey:{run.id}:hook", {"text": "hi"}, T0)
+        hook = QueuedMessage(run.fan_id, f"journey:{run.id}:hook", {"text": "hi"})
+        await uow.outbox.add_many([hook], T0)
         await uow.commit()
     assert await services.journey_engine.tick() == 1
     assert keys(store) == ["hook"]
