@@ -57,21 +57,16 @@ class ChatNotifier:
         return self._links.get(platform, command_link)(payload)
 
     async def notify(self, person_id: int, key: str, params: Mapping[str, object]) -> bool:
-        if not self._push:
-            # `one-bot resume` and other chat-less runs: leave it to the running bot.
-            raise NoChatFrontend("no chat frontend runs in this process")
-        async with self._uow() as uow:
-            identities = await uow.identities.of_person(person_id)
-            await uow.commit()
-        reply = Reply(texts.t(key, **params))
-        for platform, identity in identities:
-            push = self._push.get(platform)
-            if push is None or identity.chat_id is None or not identity.reachable:
-                continue
-            if await push(identity.chat_id, reply) is not None:
-                return True
-        log.info("person %d not reachable for %s", person_id, key)
-        return False
+        """A catalogue sentence, through :meth:`deliver`. NoChatFrontend only when no frontend
+        runs here (`one-bot resume`: the running bot tells them); False when none of the
+        person's chats that this process serves takes it."""
+        try:
+            return await self.deliver(person_id, Reply(texts.t(key, **params)))
+        except NoChatFrontend:
+            if not self._push:
+                raise
+            log.info("person %d is reachable elsewhere only, not told %s", person_id, key)
+            return False
 
     async def deliver(
         self,

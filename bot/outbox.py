@@ -50,7 +50,6 @@ log = logging.getLogger(__name__)
 # Outcomes are recorded whenever this many are waiting, and every this many seconds.
 FLUSH_SIZE = 64
 FLUSH_EVERY = 1.0
-ERROR_MAX = 500  # characters of an error kept with a failed attempt
 
 # (platform, start payload) → the link that opens the bot with it there.
 PlatformLink = Callable[[str, str], str]
@@ -261,7 +260,7 @@ class OutboxSender:
                     wait = min(settings.backoff * 2 ** (attempts - 1), settings.backoff_max)
                     await uow.outbox.retry_later(
                         item.id,
-                        result.error[:ERROR_MAX],
+                        result.error,  # the repository keeps what its column holds
                         now + timedelta(seconds=wait),
                         give_up=give_up,
                     )

@@ -83,7 +83,3 @@ class RoleGateRepository(Protocol):
         """The tokens whose balances moved in ledger entries after ``after_id``, and the
         last entry's id (``after_id`` when there is none)."""
         ...
-
-    async def person_of(self, platform: str, member_id: str) -> int | None:
-        """Whose account ``member_id`` on ``platform`` is."""
-        ...

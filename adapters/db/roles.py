@@ -101,10 +101,3 @@ class SqlRoleGateRepository:
         rows = await self._s.run(lambda c: c.execute(_CHANGES, {"after": after_id}).all())
         last = max((row.last for row in rows), default=after_id)
         return int(last), {int(row.token_id) for row in rows}
-
-    async def person_of(self, platform: str, member_id: str) -> int | None:
-        stmt = select(identities.c.user_id).where(
-            identities.c.platform == platform, identities.c.platform_user_id == member_id
-        )
-        found = await self._s.run(lambda c: c.execute(stmt).scalar_one_or_none())
-        return None if found is None else int(found)

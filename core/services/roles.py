@@ -153,7 +153,8 @@ class RoleGateService:
         async with self._uow() as uow:
             await uow.role_gates.record(gate, member, granted, self._clock.now())
             if person is None:
-                person = await uow.role_gates.person_of(self._platform, member)
+                found = await uow.identities.find(self._platform, member)
+                person = found.user_id if found else None
             if person is not None:
                 await log_event(
                     uow,

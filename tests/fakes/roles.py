@@ -52,10 +52,6 @@ class FakeRoleGateRepository:
         rows = list(self._db.ledger.values())
         return max(after_id, len(rows)), {row.token_id for row in rows[after_id:]}
 
-    async def person_of(self, platform: str, member_id: str) -> int | None:
-        row = self._db.identities.get((platform, member_id))
-        return None if row is None else row.user_id
-
 
 @dataclass
 class FakeRoleManager:
