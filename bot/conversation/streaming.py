@@ -128,5 +128,10 @@ class Progress:
         """Show the outcome in the progress message (or as a new one if none was sent)."""
         if self._ref is None:
             return reply
-        await self._responder.edit(self._ref, reply)
+        try:
+            await self._responder.edit(self._ref, reply)
+        except Exception:
+            # The work is done; only the edit failed: the outcome goes as a new message.
+            log.warning("the final progress edit failed; sending the outcome anew", exc_info=True)
+            return reply
         return self._ref

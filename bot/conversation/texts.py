@@ -155,6 +155,9 @@ EN: Mapping[str, str] = {
     "gate.title": "🔐 Your token-gated roles:",
     "gate.line": "• {role}: {least:,} ${symbol} or more",
     "discord.answered_privately": "🔒 Answered privately.",
+    "link.private_only": (
+        "Send /link in a private chat with me: whoever reads the code could take over your account."
+    ),
     "link.code": (
         "🔗 Your code: {code}\nWithin {minutes} minutes, send /link {code} from your account on "
         "the other platform (Telegram or Discord): both become one, with the same follows, "
@@ -407,6 +410,10 @@ EN: Mapping[str, str] = {
     "chat.started": (
         "💬 You're chatting with @{handle}'s AI clone. Just write your messages; "
         "/end stops the chat."
+    ),
+    "chat.started_in_server": (
+        "💬 You're chatting with @{handle}'s AI clone. Write to me in a direct message to "
+        "talk; /end stops the chat."
     ),
     "chat.ended": "👋 Your chat with @{handle}'s clone has ended.",
     "chat.button_end": "✋ End chat",

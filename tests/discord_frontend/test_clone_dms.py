@@ -38,7 +38,7 @@ async def test_plain_dms_go_to_the_clone_during_a_chat(
     try:
         gateway.feed(gateway.command(BOB, "chat", handle="alice"))
         [opened] = await answers(gateway)
-        assert "@alice" in opened.text
+        assert "Write to me in a direct message" in opened.text  # opened in a server
         gateway.dm(BOB, "when is the weekly planning ritual?")
         await gateway.until(lambda: any("Sunday evening" in m for m in _dm_texts(gateway)))
         gateway.feed(gateway.command(BOB, "end"))

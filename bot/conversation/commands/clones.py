@@ -100,7 +100,9 @@ async def chat(ctx: Context) -> Reply:
     except CloneLocked as error:
         return locked_reply(error)
     end = Button(t("chat.button_end"), data="/end")
-    return Reply(t("chat.started", handle=access.creator.handle), ((end,),))
+    # In a server only slash commands reach the bot: the conversation goes on in DMs.
+    key = "chat.started" if ctx.incoming.space is None else "chat.started_in_server"
+    return Reply(t(key, handle=access.creator.handle), ((end,),))
 
 
 async def end(ctx: Context) -> Reply:

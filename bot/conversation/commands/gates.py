@@ -7,6 +7,7 @@ import re
 from bot.conversation.context import Command, Context, UsageError
 from bot.conversation.messages import Reply
 from bot.conversation.texts import t
+from core.errors import RolesOutsideServer
 
 # A role as Discord writes it in a message (<@&123>), or its bare id.
 ROLE = re.compile(r"<@&(\d{1,20})>|(\d{1,20})")
@@ -25,6 +26,8 @@ async def gate(ctx: Context) -> Reply:
             t("gate.line", role=_role(g.role_id), least=g.min_tokens, symbol=symbol) for g in gates
         ]
         return Reply("\n".join(lines), private=True)
+    if ctx.incoming.space is None:
+        raise RolesOutsideServer()  # wherever the arguments come from, the role is a server's
     parts = ctx.args.split()
     found = ROLE.fullmatch(parts[0]) if len(parts) == 2 else None
     if found is None:

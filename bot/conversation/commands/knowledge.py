@@ -55,6 +55,8 @@ async def knowledge(ctx: Context) -> Reply | MessageRef:
         progress = Progress(ctx.responder, "knowledge.progress", name=rest.split("\n")[0][:40])
         return await _learning(ctx, progress, service.add_text(ctx.who, rest, progress))
     if action == "remove" and rest:
+        if not rest.isdigit():
+            raise UsageError()
         info = await service.remove(ctx.who, rest)
         return Reply(t("knowledge.removed", id=info.id, title=info.title))
     raise UsageError()

@@ -12,6 +12,9 @@ async def link(ctx: Context) -> Reply:
     if ctx.args:
         linked = await ctx.services.links.link(ctx.who, ctx.args)
         return Reply(t("link.done", platform=linked.platform.title()), private=True)
+    if not ctx.incoming.is_private:
+        # Whoever typed the code would become this person: never shown in a group.
+        return Reply(t("link.private_only"), private=True)
     made = await ctx.services.links.code(ctx.who)
     half = len(made.code) // 2
     code = f"{made.code[:half]}-{made.code[half:]}"
