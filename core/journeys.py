@@ -31,9 +31,14 @@ def run_keys(run_id: int) -> str:
     return f"journey:{run_id}:"
 
 
+def broadcast_batch(creator_id: int, nonce: str) -> str:
+    """The batch of one of a creator's broadcasts (``bID-NONCE``)."""
+    return f"b{creator_id}-{nonce}"
+
+
 def broadcast_keys(creator_id: int) -> str:
     """What the outbox keys of a creator's broadcasts start with (``broadcast:bID-…:FAN``)."""
-    return f"broadcast:b{creator_id}-"
+    return f"broadcast:{broadcast_batch(creator_id, '')}"
 
 
 class RunState(StrEnum):

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.errors import AccessDenied, InvalidInput, Reason
-from core.journeys import OutboxState, QueuedMessage
+from core.journeys import OutboxState, QueuedMessage, broadcast_batch
 from core.model import Relation, UserRef
 from core.ports import Clock, UnitOfWorkFactory
 from core.services.event_log import log_event
@@ -92,7 +92,7 @@ class BroadcastService:
             followers = await uow.connections.sources(creator.id, Relation.FOLLOWING, FOLLOWERS_MAX)
             await uow.commit()
         handle = creator.handle or ""
-        batch = f"b{creator.id}-{secrets.token_hex(6)}"
+        batch = broadcast_batch(creator.id, secrets.token_hex(6))
         if not followers:
             return BroadcastStarted(batch, 0, 0, handle)
         message: dict[str, Any] = {
@@ -140,7 +140,7 @@ class BroadcastService:
         async with self._uow() as uow:
             user_id = await resolve_user(uow, self._clock, who)
             creator = await owned_creator(uow, user_id)
-            if not batch.startswith(f"b{creator.id}-"):
+            if not batch.startswith(broadcast_batch(creator.id, "")):
                 raise AccessDenied()
             counts = await uow.outbox.batch_counts(batch)
             await uow.commit()

@@ -30,7 +30,7 @@ from core.errors import (
 from core.knowledge import KnowledgeChunk
 from core.model import Counter, EventType, UserRef
 from core.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from core.prompting import build_messages, offline_answer
+from core.prompting import build_messages, offline_answer, quoted
 from core.services.clones import Access, check_access, ensure_clone
 from core.services.event_log import log_event
 from core.services.ledger import move_tokens
@@ -110,7 +110,7 @@ class CloneChat:
             quotes: list[tuple[str, str]] = []
             if self._model is None or model_failed:
                 quotes = offline_answer(question, chunks)
-                text = "\n".join(f"“{quote}” — {title}" for quote, title in quotes)
+                text = quoted(quotes)
             answered = await self._record(
                 access, turn, question, text, chunks, quotes, model_failed, charged
             )

@@ -173,7 +173,10 @@ class RoleGateService:
 
 def _minimum(text: str) -> int:
     value = text.strip().replace(",", "").replace("_", "")
-    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MIN_TOKENS_MAX:
+    digits = len(str(MIN_TOKENS_MAX))
+    if not (value.isascii() and value.isdigit() and len(value) <= digits) or not (
+        1 <= int(value) <= MIN_TOKENS_MAX
+    ):
         raise InvalidInput(Reason.NUMBER_INVALID, value=text[:32], least=1, most=MIN_TOKENS_MAX)
     return int(value)
 
